@@ -1,0 +1,89 @@
+"""One JSON error shape for every 4xx: {"error": code, "detail": text, "fields": {...}}."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(exceptions.APIException):
+    """An error raised by our own code with a code, a human detail and per-field messages."""
+
+    def __init__(self, code: str, detail: str, *, status_code: int = 400, fields: dict | None = None):
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+        self.error_code = code
+        self.fields = fields or {}
+
+
+def _flatten(detail) -> dict:
+    if isinstance(detail, dict):
+        out = {}
+        for key, value in detail.items():
+            if isinstance(value, dict):
+                for sub_key, sub_value in _flatten(value).items():
+                    out[f"{key}.{sub_key}"] = sub_value
+            elif isinstance(value, list):
+                out[key] = " ".join(str(v) for v in value)
+            else:
+                out[key] = str(value)
+        return out
+    if isinstance(detail, list):
+        return {"non_field_errors": " ".join(str(v) for v in detail)}
+    return {"non_field_errors": str(detail)}
+
+
+def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
+    return {"error": code, "detail": detail, "fields": fields or {}}
+
+
+def api_exception_handler(exc, context):
+    headers = {}
+    if isinstance(exc, ApiError):
+        return Response(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("too_large", "The request body is too large."), status=413)
+    if isinstance(exc, (Http404, exceptions.NotFound)):
+        return Response(error_body("not_found", "Nothing was found here."), status=404)
+    if isinstance(exc, DjangoValidationError):
+        return Response(error_body("invalid", " ".join(exc.messages)), status=400)
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body("bad_request", "The request could not be read."), status=400)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        summary = "; ".join(f"{k}: {v}" for k, v in fields.items()) or "The request is not valid."
+        return Response(error_body("invalid", summary, fields), status=400)
+    if isinstance(exc, exceptions.ParseError):
+        return Response(error_body("parse_error", f"The body is not valid JSON: {exc.detail}"), status=400)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return Response(error_body("unsupported_media_type", f"{exc.detail} Send application/json."), status=415)
+    if isinstance(exc, exceptions.Throttled):
+        if exc.wait is not None:
+            headers["Retry-After"] = str(int(exc.wait))
+        return Response(error_body("throttled", str(exc.detail)), status=429, headers=headers)
+    if isinstance(exc, exceptions.APIException):
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
+        return Response(error_body(code, str(exc.detail)), status=exc.status_code)
+    return None
+
+
+def handler404(request: HttpRequest, exception=None):
+    return JsonResponse(error_body("not_found", f"There is nothing at {request.path}."), status=404)
+
+
+def handler400(request: HttpRequest, exception=None):
+    return JsonResponse(error_body("bad_request", "The request could not be read."), status=400)
+
+
+def handler500(request: HttpRequest):
+    return JsonResponse(
+        error_body("server_error", "Something went wrong on our side; the error was logged."),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )

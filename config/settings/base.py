@@ -1,0 +1,237 @@
+"""Settings shared by every environment. Every value comes from the environment.
+
+`.env.example` lists each variable with its default and meaning; the README's
+configuration table is checked against it by the test suite.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+
+def _secret_key() -> str:
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    # Embedded default: a random key kept under var/ so that device hashes stay stable across restarts.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def database_from_url(url: str | None) -> dict:
+    """Map DATABASE_URL to a GeoDjango backend: PostGIS for postgres URLs, SpatiaLite otherwise."""
+    if not url:
+        return {
+            "ENGINE": "django.contrib.gis.db.backends.spatialite",
+            "NAME": str(VAR_DIR / "alcabala.sqlite3"),
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+        }
+    parsed = urlparse(url)
+    if parsed.scheme in ("postgres", "postgresql", "postgis"):
+        options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        return {
+            "ENGINE": "django.contrib.gis.db.backends.postgis",
+            "NAME": unquote(parsed.path.lstrip("/")) or "alcabala",
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
+        }
+    if parsed.scheme in ("spatialite", "sqlite"):
+        path = unquote(parsed.path)
+        if not path:
+            raise ImproperlyConfigured(
+                "DATABASE_URL for SpatiaLite needs a file path: spatialite:///path/to/db.sqlite3"
+            )
+        return {
+            "ENGINE": "django.contrib.gis.db.backends.spatialite",
+            "NAME": path,
+            # IMMEDIATE transactions take the write lock at BEGIN, so merges are serialised.
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+        }
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must start with postgres://, postgis:// or spatialite://, not {parsed.scheme!r}://"
+    )
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "rest_framework",
+    "geo",
+    "incidents",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.BodySizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_url("DATABASE_URL", None, schemes=("postgres", "postgresql", "postgis", "spatialite", "sqlite"))
+DATABASES = {"default": database_from_url(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
+
+LANGUAGE_CODE = "es"
+LANGUAGES = [("es", "Español"), ("en", "English")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = VAR_DIR / "media"
+
+# Bodies larger than this are refused with 413 before they are read (photos get their own limit).
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- The domain (read through incidents/conf.py, never directly) ---
+DEPLOYMENT_AREA = env_str("DEPLOYMENT_AREA", "-73.40,0.60,-59.70,12.30")
+PUBLISH_POLICY = env_choice("PUBLISH_POLICY", "corroborated", ("moderated", "corroborated", "open"))
+PUBLIC_GRID_M = env_int("PUBLIC_GRID_M", 50, minimum=1, maximum=10_000)
+PUBLIC_TIME_STEP_S = env_int("PUBLIC_TIME_STEP_S", 300, minimum=1, maximum=3600)
+CORROBORATION_REPORTERS = env_int("CORROBORATION_REPORTERS", 2, minimum=1)
+GONE_VOTES_TO_CLEAR = env_int("GONE_VOTES_TO_CLEAR", 2, minimum=1)
+REPORT_MAX_AGE_HOURS = env_int("REPORT_MAX_AGE_HOURS", 24, minimum=1, maximum=24 * 7)
+INCIDENT_KINDS = {
+    "checkpoint": {
+        "ttl_minutes": env_int("TTL_CHECKPOINT_MINUTES", 360, minimum=1),
+        "merge_radius_m": env_float("MERGE_RADIUS_CHECKPOINT_M", 250, minimum=1),
+    },
+    "roadblock": {
+        "ttl_minutes": env_int("TTL_ROADBLOCK_MINUTES", 720, minimum=1),
+        "merge_radius_m": env_float("MERGE_RADIUS_ROADBLOCK_M", 250, minimum=1),
+    },
+    "militia": {
+        "ttl_minutes": env_int("TTL_MILITIA_MINUTES", 120, minimum=1),
+        "merge_radius_m": env_float("MERGE_RADIUS_MILITIA_M", 600, minimum=1),
+    },
+    "hazard": {
+        "ttl_minutes": env_int("TTL_HAZARD_MINUTES", 180, minimum=1),
+        "merge_radius_m": env_float("MERGE_RADIUS_HAZARD_M", 400, minimum=1),
+    },
+}
+
+# --- Celery (broker timeouts are short so that no web request hangs while Redis is down) ---
+EXPIRE_INTERVAL_S = env_int("EXPIRE_INTERVAL_S", 60, minimum=1)
+SWEEP_INTERVAL_S = env_int("SWEEP_INTERVAL_S", 60, minimum=1)
+SWEEP_MIN_AGE_S = env_int("SWEEP_MIN_AGE_S", 60, minimum=0)
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits for Redis for as long as it is down
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+    "visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT_S", 3600, minimum=10),
+    "max_retries": 1,
+}
+CELERY_BROKER_POOL_LIMIT = 10
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "expire-incidents": {
+        "task": "incidents.expire_incidents",
+        "schedule": float(EXPIRE_INTERVAL_S),
+        # A run still queued after its interval is dropped: the next one does the same work.
+        "options": {"expires": max(1.0, EXPIRE_INTERVAL_S * 0.9)},
+    },
+    "sweep-received": {
+        "task": "incidents.sweep_received",
+        "schedule": float(SWEEP_INTERVAL_S),
+        "options": {"expires": max(1.0, SWEEP_INTERVAL_S * 0.9)},
+    },
+}
+
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's request logger would print client details of failed requests; ours log ids only.
+    "loggers": {"django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False}},
+}
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+
+# Debian 12 ships GDAL 3.6, which cannot block file and network access from spatial reference
+# strings; we never build spatial references from user input, only from SRID 4326.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]

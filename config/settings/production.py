@@ -1,0 +1,15 @@
+"""Production: no secret defaults, HTTPS assumed."""
+
+from __future__ import annotations
+
+from config.env import env_bool, env_int, env_str
+from config.settings.base import *  # noqa: F403 -- settings modules extend the base namespace
+
+SECRET_KEY = env_str("SECRET_KEY", required=True)
+DEBUG = False
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -1,0 +1,117 @@
+"""Parsing of query parameters into clear 400s."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from datetime import UTC, datetime
+
+from django.contrib.gis.geos import Polygon
+from django.utils.dateparse import parse_date, parse_datetime
+
+from config.errors import ApiError
+from incidents import conf
+from incidents.models import Status
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
+
+
+def parse_bbox(value: str | None) -> Polygon | None:
+    if value is None or value == "":
+        return None
+    parts = value.split(",")
+    message = "bbox must be minLon,minLat,maxLon,maxLat in degrees, e.g. -67.1,10.3,-66.7,10.6."
+    if len(parts) != 4:
+        raise ApiError("invalid_bbox", message, fields={"bbox": message})
+    try:
+        min_lon, min_lat, max_lon, max_lat = (float(p) for p in parts)
+    except ValueError:
+        raise ApiError("invalid_bbox", message, fields={"bbox": message}) from None
+    if not all(math.isfinite(v) for v in (min_lon, min_lat, max_lon, max_lat)):
+        raise ApiError("invalid_bbox", message, fields={"bbox": message})
+    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180 and -90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+        detail = "bbox values are out of range: longitudes within ±180, latitudes within ±90."
+        raise ApiError("invalid_bbox", detail, fields={"bbox": detail})
+    if min_lon > max_lon or min_lat > max_lat:
+        detail = "bbox minimums must not exceed maximums (minLon,minLat,maxLon,maxLat)."
+        raise ApiError("invalid_bbox", detail, fields={"bbox": detail})
+    polygon = Polygon.from_bbox((min_lon, min_lat, max_lon, max_lat))
+    polygon.srid = 4326
+    return polygon
+
+
+def parse_kinds(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    kinds = [k.strip() for k in value.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in conf.KINDS]
+    if unknown:
+        detail = f"Unknown kind {', '.join(unknown)}; use {', '.join(conf.KINDS)}."
+        raise ApiError("invalid_kind", detail, fields={"kind": detail})
+    return kinds or None
+
+
+def parse_statuses(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    statuses = [s.strip() for s in value.split(",") if s.strip()]
+    unknown = [s for s in statuses if s not in Status.values]
+    if unknown:
+        detail = f"Unknown status {', '.join(unknown)}; use {', '.join(Status.values)}."
+        raise ApiError("invalid_status", detail, fields={"status": detail})
+    return statuses or None
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value.replace(" ", "+"))
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        try:
+            day = parse_date(value)
+        except ValueError:
+            day = None
+        if day is not None:
+            parsed = datetime(day.year, day.month, day.day)
+    if parsed is None:
+        detail = f"{name} must be an ISO 8601 time such as 2026-11-27T10:00:00Z."
+        raise ApiError(f"invalid_{name}", detail, fields={name: detail})
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def parse_limit(value: str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_LIMIT
+    detail = f"limit must be a whole number from 1 to {MAX_LIMIT}."
+    try:
+        limit = int(value)
+    except ValueError:
+        raise ApiError("invalid_limit", detail, fields={"limit": detail}) from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError("invalid_limit", detail, fields={"limit": detail})
+    return limit
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def parse_cursor(value: str | None) -> int | None:
+    if not value:
+        return None
+    detail = "cursor is not one this server gave out; start again without it."
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+        prefix, _, number = raw.partition(":")
+        if prefix != "id" or not number.isdigit() or len(number) > 18:
+            raise ValueError
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError("invalid_cursor", detail, fields={"cursor": detail}) from None

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from incidents.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("reports", views.ReportCreateApi.as_view(), name="report-create"),
+    path("reports/<str:report_id>", views.ReportDetailApi.as_view(), name="report-detail"),
+    path("incidents", views.IncidentListApi.as_view(), name="incident-list"),
+    path("incidents/<int:incident_id>", views.IncidentDetailApi.as_view(), name="incident-detail"),
+    path("incidents/<int:incident_id>/votes", views.IncidentVoteApi.as_view(), name="incident-votes"),
+]

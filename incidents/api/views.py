@@ -1,0 +1,162 @@
+"""API v1 views: parse, call one service or selector, shape the answer."""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+from django.contrib.gis.geos import Point
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import ApiError
+from incidents import selectors, services
+from incidents.api import params
+from incidents.api.geojson import GEOJSON, dumps, feature
+from incidents.errors import DomainError
+
+
+def _raise_domain(exc: DomainError):
+    raise ApiError(exc.code, exc.detail, status_code=exc.status_code, fields=exc.fields) from exc
+
+
+class GeoJSONPointField(serializers.Field):
+    default_error_messages = {
+        "invalid": 'location must be a GeoJSON Point: {"type": "Point", "coordinates": [lon, lat]}.',
+    }
+
+    def to_internal_value(self, data) -> Point:
+        if not isinstance(data, dict) or data.get("type") != "Point":
+            self.fail("invalid")
+        coordinates = data.get("coordinates")
+        if not isinstance(coordinates, list) or len(coordinates) not in (2, 3):
+            self.fail("invalid")
+        if not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coordinates):
+            self.fail("invalid")
+        lon, lat = float(coordinates[0]), float(coordinates[1])
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            self.fail("invalid")
+        return Point(lon, lat, srid=4326)
+
+    def to_representation(self, value):  # pragma: no cover - input only
+        return {"type": "Point", "coordinates": [value.x, value.y]}
+
+
+class ReportCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        client_id = serializers.UUIDField()
+        kind = serializers.CharField(max_length=32)
+        location = GeoJSONPointField(required=False, allow_null=True)
+        place = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        accuracy_m = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=100_000)
+        observed_at = serializers.DateTimeField(required=False, allow_null=True)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=500, trim_whitespace=True)
+        device = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            report, created = services.report_submit(
+                client_id=data["client_id"],
+                kind=data["kind"],
+                point=data.get("location"),
+                place_text=data.get("place", ""),
+                accuracy_m=data.get("accuracy_m"),
+                observed_at=data.get("observed_at"),
+                description=data.get("description", ""),
+                channel="api",
+                device=data.get("device"),
+            )
+        except DomainError as exc:
+            _raise_domain(exc)
+        status_url = request.build_absolute_uri(reverse("api:report-detail", args=[report.pk]))
+        body = {
+            "id": str(report.pk),
+            "client_id": str(report.client_id),
+            "state": report.state,
+            "status_url": status_url,
+        }
+        return Response(body, status=201 if created else 200, headers={"Location": status_url})
+
+
+class ReportDetailApi(APIView):
+    def get(self, request: Request, report_id: str) -> Response:
+        try:
+            key = uuid.UUID(report_id)
+        except ValueError:
+            raise ApiError("not_found", "There is no such report.", status_code=404) from None
+        report = selectors.report_status(report_id=key)
+        if report is None:
+            raise ApiError("not_found", "There is no such report.", status_code=404)
+        return Response({"id": str(report.pk), "state": report.state, "incident": report.incident_id})
+
+
+class IncidentListApi(APIView):
+    def get(self, request: Request) -> HttpResponse:
+        query = request.query_params
+        bbox = params.parse_bbox(query.get("bbox"))
+        kinds = params.parse_kinds(query.get("kind"))
+        statuses = params.parse_statuses(query.get("status"))
+        updated_since = params.parse_time(query.get("updated_since"), "updated_since")
+        limit = params.parse_limit(query.get("limit"))
+        after_id = params.parse_cursor(query.get("cursor"))
+        now = timezone.now()
+        incidents = list(
+            selectors.incidents_public(
+                bbox=bbox, kinds=kinds, statuses=statuses, updated_since=updated_since, after_id=after_id, now=now
+            )[: limit + 1]
+        )
+        has_more = len(incidents) > limit
+        incidents = incidents[:limit]
+        links = [{"rel": "self", "type": GEOJSON, "href": request.build_absolute_uri()}]
+        headers = {}
+        if has_more:
+            next_query = query.copy()
+            next_query["cursor"] = params.encode_cursor(incidents[-1].pk)
+            href = request.build_absolute_uri(f"{request.path}?{next_query.urlencode()}")
+            links.append({"rel": "next", "type": GEOJSON, "href": href})
+            headers["Link"] = f'<{href}>; rel="next"'
+        body = {
+            "type": "FeatureCollection",
+            "features": [feature(incident, now=now) for incident in incidents],
+            "links": links,
+            "numberReturned": len(incidents),
+            "timeStamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        return HttpResponse(dumps(body), content_type=GEOJSON, headers=headers)
+
+
+class IncidentDetailApi(APIView):
+    def get(self, request: Request, incident_id: int) -> HttpResponse:
+        incident = selectors.incident_public(incident_id=incident_id)
+        if incident is None:
+            raise ApiError("not_found", "There is no public incident with this id.", status_code=404)
+        return HttpResponse(dumps(feature(incident, now=timezone.now())), content_type=GEOJSON)
+
+
+class IncidentVoteApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        still_there = serializers.BooleanField()
+        device = serializers.CharField(max_length=200)
+
+    def post(self, request: Request, incident_id: int) -> HttpResponse:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if selectors.incident_public(incident_id=incident_id) is None:
+            raise ApiError("not_found", "There is no public incident with this id.", status_code=404)
+        try:
+            incident = services.incident_vote(
+                incident_id=incident_id,
+                device=serializer.validated_data["device"],
+                still_there=serializer.validated_data["still_there"],
+            )
+        except DomainError as exc:
+            _raise_domain(exc)
+        return HttpResponse(dumps(feature(incident, now=timezone.now())), content_type=GEOJSON, status=201)

@@ -1,0 +1,60 @@
+"""The domain's settings with their defaults, in one place (django-loci's habit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+
+KINDS = ("checkpoint", "roadblock", "militia", "hazard")
+
+_KIND_DEFAULTS = {
+    "checkpoint": {"ttl_minutes": 360, "merge_radius_m": 250},
+    "roadblock": {"ttl_minutes": 720, "merge_radius_m": 250},
+    "militia": {"ttl_minutes": 120, "merge_radius_m": 600},
+    "hazard": {"ttl_minutes": 180, "merge_radius_m": 400},
+}
+
+
+@dataclass(frozen=True)
+class KindSettings:
+    ttl: timedelta
+    merge_radius_m: float
+
+
+def kind_settings(kind: str) -> KindSettings:
+    configured = getattr(settings, "INCIDENT_KINDS", {}).get(kind, {})
+    defaults = _KIND_DEFAULTS[kind]
+    return KindSettings(
+        ttl=timedelta(minutes=configured.get("ttl_minutes", defaults["ttl_minutes"])),
+        merge_radius_m=float(configured.get("merge_radius_m", defaults["merge_radius_m"])),
+    )
+
+
+def publish_policy() -> str:
+    return getattr(settings, "PUBLISH_POLICY", "corroborated")
+
+
+def corroboration_reporters() -> int:
+    return getattr(settings, "CORROBORATION_REPORTERS", 2)
+
+
+def gone_votes_to_clear() -> int:
+    return getattr(settings, "GONE_VOTES_TO_CLEAR", 2)
+
+
+def report_max_age() -> timedelta:
+    return timedelta(hours=getattr(settings, "REPORT_MAX_AGE_HOURS", 24))
+
+
+def public_grid_m() -> int:
+    return getattr(settings, "PUBLIC_GRID_M", 50)
+
+
+def public_time_step_s() -> int:
+    return getattr(settings, "PUBLIC_TIME_STEP_S", 300)
+
+
+# A phone's clock may run a little ahead; within this an observation is taken as "now".
+CLOCK_SKEW = timedelta(minutes=5)

@@ -1,0 +1,460 @@
+"""Every write of the domain. Views, API views, tasks and commands call these and nothing else."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import Point
+from django.contrib.gis.measure import D
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from geo.area import deployment_area_contains
+from geo.geocoding import locate, parse_coordinates
+from geo.spatial import bbox_around
+from incidents import conf
+from incidents.errors import DomainError
+from incidents.models import (
+    ACTIVE_STATUSES,
+    Counter,
+    Incident,
+    ModerationEvent,
+    Report,
+    ReportState,
+    Status,
+    Vote,
+    check_transition,
+)
+
+logger = logging.getLogger(__name__)
+
+MAP_COUNTER = "map"
+MAX_DESCRIPTION = 500
+MAX_PLACE_TEXT = 200
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def device_key(token: str | None) -> str | None:
+    """A keyed hash of a device token (DESIGN §6.2): the token itself is never stored."""
+    if not token:
+        return None
+    secret = getattr(settings, "REPORTER_KEY_SECRET", None) or settings.SECRET_KEY
+    key = hmac.new(secret.encode(), b"alcabala.device-key", hashlib.sha256).digest()
+    return hmac.new(key, token.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def next_versions(count: int = 1) -> int:
+    """Take `count` new map versions and return the highest.
+
+    One counter row orders every public change: a transaction that takes a version holds the row
+    until it commits, so versions become visible in the order they were taken.
+    """
+    sql = f"UPDATE {Counter._meta.db_table} SET value = value + %s WHERE name = %s RETURNING value"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [count, MAP_COUNTER])
+        row = cursor.fetchone()
+        if row is None:  # the migration creates the row; this covers a database emptied by hand
+            Counter.objects.get_or_create(name=MAP_COUNTER)
+            cursor.execute(sql, [count, MAP_COUNTER])
+            row = cursor.fetchone()
+    return int(row[0])
+
+
+def _merge_lock(kind: str) -> None:
+    """Serialise merges of one kind so that two reports of one thing never open two incidents."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x414C, conf.KINDS.index(kind)])
+    # SpatiaLite: transactions begin IMMEDIATE (see settings), which already serialises writers.
+
+
+def confidence_for(incident: Incident) -> float:
+    """How sure we are, 0–1: distinct reporters and "still there" votes raise it, "gone" votes lower
+    it, a moderator's verification sets a floor, a rejection makes it 0."""
+    if incident.status == Status.REJECTED:
+        return 0.0
+    evidence = incident.reporters + 0.5 * incident.still_there
+    score = 0.85 * (1 - 0.5**evidence)
+    score *= 0.75**incident.gone
+    if incident.verified_at is not None:
+        score = max(score, 0.95 - 0.1 * min(incident.gone, 3))
+    return round(min(max(score, 0.0), 1.0), 2)
+
+
+def _touch(incident: Incident, *, now: datetime) -> None:
+    incident.confidence = confidence_for(incident)
+    incident.updated_at = now
+    incident.version = next_versions()
+
+
+def _event(*, incident: Incident, action: str, before: dict, after: dict, actor=None, reason: str = "", now=None):
+    ModerationEvent.objects.create(
+        incident=incident,
+        actor=actor,
+        action=action,
+        before=before,
+        after=after,
+        reason=reason,
+        created_at=now or timezone.now(),
+    )
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+def _check_point(point: Point, field: str) -> None:
+    lon, lat = point.x, point.y
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        hint = ""
+        if -90 <= lon <= 90 and -180 <= lat <= 180:
+            hint = " GeoJSON puts longitude first: [lon, lat]."
+        raise DomainError(
+            "invalid_location",
+            f"Longitude must be within ±180 and latitude within ±90; got [{lon}, {lat}].{hint}",
+            field=field,
+        )
+    if not deployment_area_contains(point):
+        swapped = Point(lat, lon, srid=4326)
+        if -180 <= lat <= 180 and -90 <= lon <= 90 and deployment_area_contains(swapped):
+            raise DomainError(
+                "outside_area",
+                f"[{lon}, {lat}] is outside the area this service covers, but [{lat}, {lon}] is inside: "
+                "GeoJSON puts longitude first, [lon, lat].",
+                field=field,
+            )
+        raise DomainError("outside_area", f"[{lon}, {lat}] is outside the area this service covers.", field=field)
+
+
+def report_submit(
+    *,
+    client_id: uuid.UUID,
+    kind: str,
+    point: Point | None = None,
+    place_text: str = "",
+    accuracy_m: float | None = None,
+    observed_at: datetime | None = None,
+    description: str = "",
+    channel: str = "api",
+    device: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Report, bool]:
+    """Accept one report, or return the one already accepted under the same `client_id`.
+
+    Rules: a known kind; a point (or typed coordinates) inside the deployment area, or a place name
+    to geocode later; observed no later than now (a few minutes of phone clock skew are forgiven)
+    and no earlier than REPORT_MAX_AGE_HOURS ago; description at most 500 characters. Processing is
+    enqueued after commit; if the broker is down the sweeper picks the report up later.
+    Returns (report, created).
+    """
+    now = now or timezone.now()
+    existing = Report.objects.filter(client_id=client_id).first()
+    if existing is not None:
+        return existing, False
+
+    if kind not in conf.KINDS:
+        raise DomainError("unknown_kind", f"Unknown kind {kind!r}; use one of {', '.join(conf.KINDS)}.", field="kind")
+    place_text = (place_text or "").strip()
+    if len(place_text) > MAX_PLACE_TEXT:
+        raise DomainError("too_long", f"The place is limited to {MAX_PLACE_TEXT} characters.", field="place")
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise DomainError(
+            "too_long", f"The description is limited to {MAX_DESCRIPTION} characters.", field="description"
+        )
+    if point is None and place_text:
+        point = parse_coordinates(place_text)
+        if point is not None:
+            _check_point(point, "place")
+    elif point is not None:
+        point.srid = 4326
+        _check_point(point, "location")
+    if point is None and not place_text:
+        raise DomainError("no_location", "Give a location or type the name of the place.", field="location")
+    if accuracy_m is not None and not (0 <= accuracy_m <= 100_000):
+        raise DomainError("invalid", "accuracy_m must be between 0 and 100000 metres.", field="accuracy_m")
+
+    if observed_at is None:
+        observed_at = now
+    if timezone.is_naive(observed_at):
+        observed_at = observed_at.replace(tzinfo=UTC)
+    if observed_at > now + conf.CLOCK_SKEW:
+        raise DomainError("in_future", "observed_at is in the future; check the phone's clock.", field="observed_at")
+    observed_at = min(observed_at, now)
+    max_age = conf.report_max_age()
+    if observed_at < now - max_age:
+        hours = int(max_age.total_seconds() // 3600)
+        raise DomainError(
+            "too_old",
+            f"Reports older than {hours} hours are not accepted; they would be out of date.",
+            field="observed_at",
+        )
+
+    report = Report(
+        client_id=client_id,
+        kind=kind,
+        point=point,
+        place_text=place_text,
+        accuracy_m=accuracy_m,
+        observed_at=observed_at,
+        received_at=now,
+        description=description,
+        channel=channel,
+        reporter_key=device_key(device),
+    )
+    try:
+        with transaction.atomic():
+            report.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent duplicate won the race on the unique client_id: answer with it.
+        existing = Report.objects.filter(client_id=client_id).first()
+        if existing is None:
+            raise
+        return existing, False
+
+    from incidents.tasks import enqueue_process_report
+
+    transaction.on_commit(lambda: enqueue_process_report(report.pk))
+    return report, True
+
+
+def report_process(*, report_id: uuid.UUID | str, now: datetime | None = None) -> Report | None:
+    """Place a received report on the map: join the nearest active incident of its kind within the
+    kind's merge radius, or open a new one (DESIGN §3).
+
+    Safe to run twice: the report is claimed by a conditional update inside the same transaction as
+    the merge, so a second run (or a run after a crash) finds it already processed or untouched.
+    Geocoding happens before the transaction, never inside it.
+    """
+    report = Report.objects.filter(pk=report_id).first()
+    if report is None or report.state != ReportState.RECEIVED:
+        return report
+
+    point = report.point
+    if point is None:
+        point = locate(report.place_text)
+        if point is None or not deployment_area_contains(point):
+            Report.objects.filter(pk=report.pk, state=ReportState.RECEIVED).update(
+                state=ReportState.UNLOCATABLE, processed_at=now or timezone.now()
+            )
+            report.refresh_from_db()
+            return report
+
+    with transaction.atomic():
+        _merge_lock(report.kind)
+        now = now or timezone.now()
+        claimed = Report.objects.filter(pk=report.pk, state=ReportState.RECEIVED).update(
+            state=ReportState.PROCESSED, point=point, processed_at=now
+        )
+        if not claimed:
+            report.refresh_from_db()
+            return report
+        incident = _incident_for(kind=report.kind, point=point, now=now)
+        if incident is None:
+            incident = _incident_open(report=report, point=point, now=now)
+        else:
+            _incident_join(incident=incident, report=report, now=now)
+        Report.objects.filter(pk=report.pk).update(incident=incident)
+    report.refresh_from_db()
+    return report
+
+
+def _incident_for(*, kind: str, point: Point, now: datetime) -> Incident | None:
+    radius = conf.kind_settings(kind).merge_radius_m
+    nearest = (
+        Incident.objects.filter(
+            kind=kind,
+            status__in=ACTIVE_STATUSES,
+            expires_at__gt=now,
+            point__bboverlaps=bbox_around(point, radius),
+            point__distance_lte=(point, D(m=radius)),
+        )
+        .annotate(distance=Distance("point", point))
+        .order_by("distance", "id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if nearest is None:
+        return None
+    return Incident.objects.select_for_update().get(pk=nearest)
+
+
+def _incident_open(*, report: Report, point: Point, now: datetime) -> Incident:
+    ttl = conf.kind_settings(report.kind).ttl
+    incident = Incident(
+        kind=report.kind,
+        point=point,
+        status=Status.UNVERIFIED,
+        first_reported_at=report.observed_at,
+        last_confirmed_at=report.observed_at,
+        expires_at=report.observed_at + ttl,
+        reporters=1,
+        created_at=now,
+    )
+    _touch(incident, now=now)
+    incident.save(force_insert=True)
+    return incident
+
+
+def _incident_join(*, incident: Incident, report: Report, now: datetime) -> None:
+    ttl = conf.kind_settings(report.kind).ttl
+    key = report.reporter_key
+    counted = key is not None and Report.objects.filter(incident=incident, reporter_key=key).exists()
+    if not counted:
+        incident.reporters += 1
+    incident.first_reported_at = min(incident.first_reported_at, report.observed_at)
+    incident.last_confirmed_at = max(incident.last_confirmed_at, report.observed_at)
+    incident.expires_at = max(incident.expires_at, report.observed_at + ttl)
+    _touch(incident, now=now)
+    incident.save()
+
+
+def report_requeue_waiting(*, older_than_s: int, now: datetime | None = None, limit: int = 1000) -> int:
+    """Enqueue again the reports still `received` after `older_than_s` seconds (the broker may have lost them)."""
+    from incidents.tasks import enqueue_process_report
+
+    now = now or timezone.now()
+    ids = list(
+        Report.objects.filter(state=ReportState.RECEIVED, received_at__lte=now - timedelta(seconds=older_than_s))
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for report_id in ids:
+        enqueue_process_report(report_id)
+    return len(ids)
+
+
+# --- incidents -----------------------------------------------------------------------------------
+
+
+def incident_vote(*, incident_id: int, device: str, still_there: bool, now: datetime | None = None) -> Incident:
+    """Record one device's "still there" or "gone" for an active incident; its latest vote counts.
+
+    "Still there" confirms the incident (moves `last_confirmed_at`, extends expiry). "Gone" from at
+    least GONE_VOTES_TO_CLEAR distinct devices, all newer than the last confirmation, clears it.
+    """
+    key = device_key(device)
+    if key is None:
+        raise DomainError("no_device", "A vote needs the device token of the phone that votes.", field="device")
+    now = now or timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+        if incident is None:
+            raise DomainError("not_found", "There is no such incident.", status_code=404)
+        if incident.status not in ACTIVE_STATUSES or incident.expires_at <= now:
+            raise DomainError(
+                "incident_ended",
+                "This incident has ended; votes are closed. Report it again if it is back.",
+                status_code=409,
+            )
+        Vote.objects.update_or_create(
+            incident=incident,
+            voter_key=key,
+            defaults={"still_there": still_there, "updated_at": now},
+            create_defaults={"still_there": still_there, "updated_at": now, "created_at": now},
+        )
+        incident.still_there = incident.votes.filter(still_there=True).count()
+        incident.gone = incident.votes.filter(still_there=False).count()
+        if still_there:
+            ttl = conf.kind_settings(incident.kind).ttl
+            incident.last_confirmed_at = max(incident.last_confirmed_at, now)
+            incident.expires_at = max(incident.expires_at, now + ttl)
+        else:
+            recent_gone = incident.votes.filter(still_there=False, updated_at__gt=incident.last_confirmed_at).count()
+            if recent_gone >= conf.gone_votes_to_clear():
+                before = {"status": incident.status}
+                check_transition(incident.status, Status.CLEARED)
+                incident.status = Status.CLEARED
+                _event(
+                    incident=incident,
+                    action="clear",
+                    before=before,
+                    after={"status": incident.status},
+                    reason=f"{recent_gone} devices reported it gone",
+                    now=now,
+                )
+        _touch(incident, now=now)
+        incident.save()
+    return incident
+
+
+def incident_transition(
+    *, incident: Incident, status: str, actor=None, reason: str = "", now: datetime | None = None
+) -> Incident:
+    """Move an incident to `status` if DESIGN §3 allows it (otherwise InvalidTransition), with an audit entry."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        current = locked.status
+        if current in ACTIVE_STATUSES and locked.expires_at <= now and status != Status.EXPIRED:
+            # Read-time expiry: an incident past its expiry is already ended to everyone.
+            check_transition(Status.EXPIRED, status)
+        check_transition(current, status)
+        locked.status = status
+        if status == Status.VERIFIED:
+            locked.verified_at = now
+        _touch(locked, now=now)
+        locked.save()
+        _event(
+            incident=locked,
+            action=status,
+            before={"status": current},
+            after={"status": status},
+            actor=actor,
+            reason=reason,
+            now=now,
+        )
+    return locked
+
+
+def incidents_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Record the end of incidents whose `expires_at` has passed, in batches.
+
+    Reads go through the index on `expires_at` that covers active incidents only, so the cost
+    follows the rows ended, not the size of the table. Public reads already treat these incidents
+    as ended; this gives them their status, version and audit entry.
+    """
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            candidates = Incident.objects.filter(status__in=ACTIVE_STATUSES, expires_at__lte=now).order_by(
+                "expires_at", "id"
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                candidates = candidates.select_for_update(skip_locked=True)
+            batch = list(candidates[:batch_size])
+            if not batch:
+                break
+            top = next_versions(len(batch))
+            events = []
+            for offset, incident in enumerate(batch):
+                before = incident.status
+                check_transition(before, Status.EXPIRED)
+                incident.status = Status.EXPIRED
+                incident.updated_at = now
+                incident.version = top - len(batch) + 1 + offset
+                incident.confidence = confidence_for(incident)
+                events.append(
+                    ModerationEvent(
+                        incident=incident,
+                        action="expire",
+                        before={"status": before},
+                        after={"status": Status.EXPIRED},
+                        reason="not confirmed within its time to live",
+                        created_at=now,
+                    )
+                )
+            Incident.objects.bulk_update(batch, ["status", "updated_at", "version", "confidence"])
+            ModerationEvent.objects.bulk_create(events)
+            total += len(batch)
+        if len(batch) < batch_size:
+            break
+    return total
