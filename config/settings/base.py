@@ -31,13 +31,18 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+# IMMEDIATE transactions take the write lock at BEGIN, so merges are serialised; WAL lets the
+# web process read while a worker writes.
+SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+
+
 def database_from_url(url: str | None) -> dict:
     """Map DATABASE_URL to a GeoDjango backend: PostGIS for postgres URLs, SpatiaLite otherwise."""
     if not url:
         return {
             "ENGINE": "django.contrib.gis.db.backends.spatialite",
             "NAME": str(VAR_DIR / "alcabala.sqlite3"),
-            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+            "OPTIONS": SQLITE_OPTIONS,
         }
     parsed = urlparse(url)
     if parsed.scheme in ("postgres", "postgresql", "postgis"):
@@ -62,8 +67,7 @@ def database_from_url(url: str | None) -> dict:
         return {
             "ENGINE": "django.contrib.gis.db.backends.spatialite",
             "NAME": path,
-            # IMMEDIATE transactions take the write lock at BEGIN, so merges are serialised.
-            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+            "OPTIONS": SQLITE_OPTIONS,
         }
     raise ImproperlyConfigured(
         f"DATABASE_URL must start with postgres://, postgis:// or spatialite://, not {parsed.scheme!r}://"

@@ -27,7 +27,7 @@ def _raise_domain(exc: DomainError):
 
 class GeoJSONPointField(serializers.Field):
     default_error_messages = {
-        "invalid": 'location must be a GeoJSON Point: {"type": "Point", "coordinates": [lon, lat]}.',
+        "invalid": 'location must be a GeoJSON Point: {{"type": "Point", "coordinates": [lon, lat]}}.',
     }
 
     def to_internal_value(self, data) -> Point:
@@ -47,9 +47,18 @@ class GeoJSONPointField(serializers.Field):
         return {"type": "Point", "coordinates": [value.x, value.y]}
 
 
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID written as a string; DRF would also take an integer, which no client means."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class ReportCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
-        client_id = serializers.UUIDField()
+        client_id = StrictUUIDField()
         kind = serializers.CharField(max_length=32)
         location = GeoJSONPointField(required=False, allow_null=True)
         place = serializers.CharField(required=False, allow_blank=True, max_length=200)
