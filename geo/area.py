@@ -51,7 +51,7 @@ def parse_area(value: str) -> GEOSGeometry:
         if isinstance(geometry, Polygon):
             polygons.append(geometry)
         elif isinstance(geometry, MultiPolygon):
-            polygons.extend(geometry)
+            polygons.extend(part for part in geometry if isinstance(part, Polygon))
         else:
             raise ImproperlyConfigured(f"DEPLOYMENT_AREA file {path} must hold polygons, not {geometry.geom_type}.")
     if not polygons:
