@@ -174,7 +174,7 @@ def report_submit(
         if point is not None:
             _check_point(point, "place")
     elif point is not None:
-        point.srid = 4326
+        point = Point(point.x, point.y, srid=4326)
         _check_point(point, "location")
     if point is None and not place_text:
         raise DomainError("no_location", "Give a location or type the name of the place.", field="location")
