@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from geo.area import deployment_area_contains
+from incidents.storage import private_storage
 
 
 class Kind(models.TextChoices):
@@ -80,6 +81,8 @@ class Incident(models.Model):
     gone = models.PositiveIntegerField(default=0)
     confidence = models.FloatField(default=0.0)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Reporters arrived in a burst from few networks: confidence is lowered and moderators look first.
+    burst = models.BooleanField(default=False)
     note = models.TextField(blank=True, max_length=1000)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -129,6 +132,9 @@ class Report(models.Model):
     state = models.CharField(max_length=16, choices=ReportState.choices, default=ReportState.RECEIVED)
     incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Re-encoded with every piece of metadata dropped; private until a moderator approves it.
+    photo = models.FileField(upload_to="photos/%Y/%m/", storage=private_storage, blank=True)
+    photo_approved = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

@@ -138,6 +138,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = VAR_DIR / "media"
+# Report photos: outside MEDIA_ROOT and never served by URL; moderators see them through a checked view.
+PRIVATE_MEDIA_ROOT = VAR_DIR / "private"
 
 # Bodies larger than this are refused with 413 before they are read (photos get their own limit).
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
