@@ -10,6 +10,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", include("incidents.api.urls")),
     path("admin/", admin.site.urls),
+    path("", include("incidents.urls")),
 ]
 
 handler400 = "config.errors.handler400"

@@ -209,13 +209,16 @@ alc_install_requirements() {
 # alc_bootstrap REQUIREMENTS_FILE: Debian packages (base + ALC_EXTRA_PACKAGES), virtualenv, requirements, var/.
 alc_bootstrap() {
 	local requirements=$1
-	local packages=(gdal-bin libsqlite3-mod-spatialite python3-venv)
+	# gettext: msgfmt compiles the Spanish and English catalogues
+	local packages=(gdal-bin libsqlite3-mod-spatialite python3-venv gettext)
 	command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 	packages+=("${ALC_EXTRA_PACKAGES[@]}")
 	alc_ensure_packages "${packages[@]}"
 	alc_ensure_venv
 	alc_install_requirements "$ALC_ROOT/$requirements"
 	mkdir -p "$ALC_VAR"
+	(cd "$ALC_ROOT" && "$VENV/bin/python" manage.py compilemessages -v0 --ignore='.venv' --ignore='var' \
+		--ignore='node_modules' --ignore="$(basename "$VENV")")
 	export VIRTUAL_ENV="$VENV"
 	export PATH="$VENV/bin:$PATH"
 	export PYTHONUNBUFFERED=1

@@ -1,0 +1,199 @@
+"""HTML pages for people: the report form, a report's status, the quick exit. Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from geo.area import deployment_area
+from incidents import selectors, services
+from incidents.api.geojson import feature
+from incidents.errors import DomainError
+from incidents.forms import ReportForm
+
+DEVICE_COOKIE = "alc_device"
+DEVICE_COOKIE_AGE = 365 * 24 * 3600
+
+
+def _device_token(request: HttpRequest) -> str | None:
+    token = request.COOKIES.get(DEVICE_COOKIE, "")
+    return token if 16 <= len(token) <= 64 and token.isalnum() else None
+
+
+def _remember_device(request: HttpRequest, response: HttpResponse) -> None:
+    """No-JavaScript browsers get their device token as a cookie; scripts keep theirs in localStorage."""
+    if _device_token(request) is None:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            secrets.token_hex(16),
+            max_age=DEVICE_COOKIE_AGE,
+            httponly=True,
+            samesite="Strict",
+            secure=request.is_secure(),
+        )
+
+
+def _area_context() -> dict:
+    min_lon, min_lat, max_lon, max_lat = deployment_area().extent
+    return {"area_bbox": f"{min_lon:.4f},{min_lat:.4f},{max_lon:.4f},{max_lat:.4f}"}
+
+
+def _js_strings() -> dict[str, str]:
+    """The report script's words, translated here and handed over as JSON (no script catalogue to fetch)."""
+    return {
+        "locating": _("Finding your position…"),
+        "located": _("Position found, within {m} m."),
+        "locateFailed": _("Could not get your position. Type a place or pick it on a map."),
+        "locateDenied": _("Location permission was refused. Type a place or pick it on a map."),
+        "picked": _("Pin placed. Drag it to adjust."),
+        "mapFailed": _("The map could not load. Type a place or coordinates instead."),
+        "needKind": _("Choose what you saw."),
+        "needPlace": _("Say where: use your location, or type a place or coordinates."),
+        "sending": _("Sending…"),
+        "queued": _("Saved on this phone. It will be sent by itself when there is a connection."),
+        "waiting": _("Waiting to send"),
+        "rejected": _("Not accepted: {reason}"),
+        "sentText": _(
+            "It is checked against other reports and appears on the public map once someone else confirms it "
+            "or a moderator verifies it."
+        ),
+        "sentQueued": _("Reports sent from this phone: {n}."),
+        "fix": _("Fix"),
+        "discard": _("Discard"),
+        "offline": _("You are offline. Reports are kept on this phone and sent later."),
+        "photoTooBig": _("The photo is larger than 8 MB; choose a smaller one."),
+    }
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = ReportForm(request.POST, request.FILES)
+        if form.is_valid():
+            response = _submit(request, form)
+            if response is not None:
+                return response
+        status = 400
+    else:
+        initial = {"client_id": uuid.uuid4()}
+        for name in ("lat", "lon"):
+            if request.GET.get(name):
+                initial[name] = request.GET[name]
+        form = ReportForm(initial=initial)
+        status = 200
+    context = {"form": form, "tile_url": settings.MAP_TILE_URL, "js_strings": _js_strings(), **_area_context()}
+    response = render(request, "incidents/report.html", context, status=status)
+    _remember_device(request, response)
+    return response
+
+
+def _submit(request: HttpRequest, form: ReportForm) -> HttpResponse | None:
+    data = form.cleaned_data
+    status_url = None
+    if data.get("website"):
+        # The honeypot was filled: answer as if all went well and keep nothing.
+        status_url = reverse("report-status", args=[uuid.uuid4()])
+        return HttpResponseRedirect(status_url + "?sent=1", status=303)
+    try:
+        report, _created = services.report_submit(
+            client_id=data["client_id"],
+            kind=data["kind"],
+            point=data["point"],
+            place_text=data.get("place") or "",
+            accuracy_m=data.get("accuracy_m"),
+            observed_at=data["observed_at"],
+            description=data.get("description") or "",
+            channel="web",
+            device=_device_token(request),
+        )
+    except DomainError as exc:
+        field = exc.field if exc.field in form.fields else ("place" if exc.field == "location" else None)
+        form.add_error(field, exc.detail)
+        return None
+    status_url = reverse("report-status", args=[report.pk])
+    return HttpResponseRedirect(status_url + "?sent=1", status=303)
+
+
+@never_cache
+@require_GET
+def report_status(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    report = selectors.report_status(report_id=report_id)
+    incident = None
+    if report is not None and report.incident_id:
+        found = selectors.incident_public(incident_id=report.incident_id)
+        if found is not None:
+            incident = feature(found, now=timezone.now())
+    context = {
+        "report": report,
+        "report_id": report_id,
+        "incident": incident,
+        "sent": request.GET.get("sent") == "1",
+        "voted": request.GET.get("voted"),
+    }
+    response = render(request, "incidents/report_status.html", context)
+    _remember_device(request, response)
+    return response
+
+
+@require_POST
+def report_status_vote(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    report = selectors.report_status(report_id=report_id)
+    if report is None or not report.incident_id:
+        raise Http404
+    if selectors.incident_public(incident_id=report.incident_id) is None:
+        raise Http404
+    device = _device_token(request)
+    choice = request.POST.get("still_there")
+    target = reverse("report-status", args=[report_id])
+    if device is None or choice not in ("yes", "no"):
+        return HttpResponseRedirect(target + "?voted=error", status=303)
+    try:
+        services.incident_vote(incident_id=report.incident_id, device=device, still_there=choice == "yes")
+    except DomainError:
+        return HttpResponseRedirect(target + "?voted=ended", status=303)
+    return HttpResponseRedirect(target + "?voted=ok", status=303)
+
+
+@require_GET
+def quick_exit(request: HttpRequest) -> HttpResponse:
+    """A neutral page with nothing of this service on it, for the quick-exit control."""
+    return render(request, "incidents/exit.html")
+
+
+@require_GET
+def set_language(request: HttpRequest, code: str) -> HttpResponse:
+    if code not in dict(settings.LANGUAGES):
+        raise Http404
+    target = request.GET.get("next") or reverse("report")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+        target = reverse("report")
+    response = HttpResponseRedirect(target, status=303)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        secure=request.is_secure(),
+    )
+    return response
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The service worker, served from the root so that its scope covers /report."""
+    path = settings.BASE_DIR / "static" / "report" / "sw.js"
+    response = HttpResponse(path.read_text(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["Service-Worker-Allowed"] = "/"
+    return response
