@@ -10,6 +10,8 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from incidents.abuse import RateLimited
+
 logger = logging.getLogger(__name__)
 
 
@@ -64,6 +66,8 @@ def api_exception_handler(exc, context):
         return Response(error_body("parse_error", f"The body is not valid JSON: {exc.detail}"), status=400)
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return Response(error_body("unsupported_media_type", f"{exc.detail} Send application/json."), status=415)
+    if isinstance(exc, RateLimited):
+        return Response(error_body("throttled", exc.detail), status=429, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, exceptions.Throttled):
         if exc.wait is not None:
             headers["Retry-After"] = str(int(exc.wait))

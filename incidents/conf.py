@@ -58,3 +58,38 @@ def public_time_step_s() -> int:
 
 # A phone's clock may run a little ahead; within this an observation is taken as "now".
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+# --- Abuse resistance (DESIGN §6.1, incidents/abuse.py) ---
+
+# (limit, window in seconds) pairs; the settings parse RATE_LIMIT_* variables into these.
+RateLimits = tuple[tuple[int, int], ...]
+
+_RATE_LIMIT_DEFAULTS: dict[str, RateLimits] = {
+    "RATE_LIMIT_REPORTS_PER_NETWORK": ((20, 600), (60, 3600)),
+    "RATE_LIMIT_REPORTS_PER_DEVICE": ((10, 600), (30, 3600)),
+    "RATE_LIMIT_VOTES_PER_NETWORK": ((60, 600), (200, 3600)),
+    "RATE_LIMIT_VOTES_PER_DEVICE": ((30, 600), (100, 3600)),
+}
+
+
+def rate_limits(name: str) -> RateLimits:
+    """The limits named `name` (a key of _RATE_LIMIT_DEFAULTS); an empty tuple means no limit."""
+    return tuple((int(limit), int(window)) for limit, window in getattr(settings, name, _RATE_LIMIT_DEFAULTS[name]))
+
+
+def trusted_proxies() -> tuple[str, ...]:
+    """Addresses or CIDR networks of the reverse proxies whose X-Forwarded-For is believed."""
+    return tuple(getattr(settings, "TRUSTED_PROXIES", None) or ())
+
+
+def burst_window() -> timedelta:
+    return timedelta(minutes=getattr(settings, "BURST_WINDOW_MINUTES", 10))
+
+
+def burst_min_reporters() -> int:
+    return getattr(settings, "BURST_MIN_REPORTERS", 3)
+
+
+def burst_confidence_factor() -> float:
+    return getattr(settings, "BURST_CONFIDENCE_FACTOR", 0.5)

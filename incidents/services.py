@@ -18,7 +18,7 @@ from django.utils import timezone
 from geo.area import deployment_area_contains
 from geo.geocoding import locate, parse_coordinates
 from geo.spatial import bbox_around
-from incidents import conf
+from incidents import abuse, conf
 from incidents.errors import DomainError
 from incidents.models import (
     ACTIVE_STATUSES,
@@ -78,12 +78,15 @@ def _merge_lock(kind: str) -> None:
 
 def confidence_for(incident: Incident) -> float:
     """How sure we are, 0–1: distinct reporters and "still there" votes raise it, "gone" votes lower
-    it, a moderator's verification sets a floor, a rejection makes it 0."""
+    it, reporters arriving in a burst from few networks scale it by BURST_CONFIDENCE_FACTOR, a
+    moderator's verification sets a floor, a rejection makes it 0."""
     if incident.status == Status.REJECTED:
         return 0.0
     evidence = incident.reporters + 0.5 * incident.still_there
     score = 0.85 * (1 - 0.5**evidence)
     score *= 0.75**incident.gone
+    if incident.burst:
+        score *= conf.burst_confidence_factor()
     if incident.verified_at is not None:
         score = max(score, 0.95 - 0.1 * min(incident.gone, 3))
     return round(min(max(score, 0.0), 1.0), 2)
@@ -144,6 +147,7 @@ def report_submit(
     description: str = "",
     channel: str = "api",
     device: str | None = None,
+    network_key: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Report, bool]:
     """Accept one report, or return the one already accepted under the same `client_id`.
@@ -152,7 +156,8 @@ def report_submit(
     to geocode later; observed no later than now (a few minutes of phone clock skew are forgiven)
     and no earlier than REPORT_MAX_AGE_HOURS ago; description at most 500 characters. Processing is
     enqueued after commit; if the broker is down the sweeper picks the report up later.
-    Returns (report, created).
+    `network_key` (from `abuse.report_guard`) waits in Redis, never in the database, for the worker's
+    burst check. Returns (report, created).
     """
     now = now or timezone.now()
     existing = Report.objects.filter(client_id=client_id).first()
@@ -221,6 +226,7 @@ def report_submit(
 
     from incidents.tasks import enqueue_process_report
 
+    abuse.report_network_remember(report_id=report.pk, network_key=network_key)
     transaction.on_commit(lambda: enqueue_process_report(report.pk))
     return report, True
 
@@ -244,6 +250,7 @@ def report_process(*, report_id: uuid.UUID | str, now: datetime | None = None) -
             Report.objects.filter(pk=report.pk, state=ReportState.RECEIVED).update(
                 state=ReportState.UNLOCATABLE, processed_at=now or timezone.now()
             )
+            abuse.report_network_take(report_id=report.pk)
             report.refresh_from_db()
             return report
 
@@ -262,8 +269,47 @@ def report_process(*, report_id: uuid.UUID | str, now: datetime | None = None) -
         else:
             _incident_join(incident=incident, report=report, now=now)
         Report.objects.filter(pk=report.pk).update(incident=incident)
+    # Redis is asked after the merge's transaction, so that a slow Redis never holds the merge lock.
+    _incident_burst_check(incident_id=incident.pk, report=report, now=now)
     report.refresh_from_db()
     return report
+
+
+def _incident_burst_check(*, incident_id: int, report: Report, now: datetime) -> None:
+    """Flag an incident whose recent reporters arrived in a burst from few networks (`abuse.is_burst`).
+
+    The flag stays: confidence stays scaled down until a moderator verifies (which sets its floor) or
+    rejects the incident, and the moderation queue shows flagged incidents first. Without Redis, or
+    without the report's network key, there is no signal; processing never fails for it.
+    """
+    network = abuse.report_network_take(report_id=report.pk)
+    if network is None:
+        return
+    seen = abuse.burst_observe(
+        incident_id=incident_id,
+        reporter=report.reporter_key or f"report:{report.pk}",
+        network_key=network,
+        at=report.received_at,
+    )
+    if seen is None or not seen.burst:
+        return
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().filter(pk=incident_id, burst=False).first()
+        if incident is None or incident.status not in ACTIVE_STATUSES:
+            return
+        before = {"burst": False, "confidence": incident.confidence}
+        incident.burst = True
+        _touch(incident, now=now)
+        incident.save()
+        minutes = int(conf.burst_window().total_seconds() // 60)
+        _event(
+            incident=incident,
+            action="burst",
+            before=before,
+            after={"burst": True, "confidence": incident.confidence},
+            reason=f"{seen.reporters} reporters from {seen.networks} networks within {minutes} minutes",
+            now=now,
+        )
 
 
 def _incident_for(*, kind: str, point: Point, now: datetime) -> Incident | None:

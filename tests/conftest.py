@@ -92,7 +92,9 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
 
 @pytest.fixture(autouse=True)
 def _private_redis(redis_server: RedisServer) -> RedisServer:
-    """Every test talks to the suite's own Redis, never the machine's shared one."""
+    """Every test talks to the suite's own Redis, never the machine's shared one, and finds it empty:
+    one test's rate-limit counts must not throttle the next."""
+    redis_server.client().flushdb()
     return redis_server
 
 

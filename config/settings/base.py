@@ -292,3 +292,56 @@ CSRF_COOKIE_HTTPONLY = True
 # Debian 12 ships GDAL 3.6, which cannot block file and network access from spatial reference
 # strings; we never build spatial references from user input, only from SRID 4326.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# --- Abuse resistance (DESIGN §6.1; read through incidents/conf.py, applied by incidents/abuse.py) ---
+
+
+def _ip_networks(name: str, value: str | None) -> list[str]:
+    """Comma-separated IP addresses or CIDR networks, each checked at start-up."""
+    import ipaddress
+
+    entries = [entry.strip() for entry in (value or "").split(",") if entry.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must list IP addresses or CIDR networks, not {entry!r}.") from None
+    return entries
+
+
+def _rate_limits(name: str, value: str | None) -> list[tuple[int, int]]:
+    """'20/10m,60/1h' -> [(20, 600), (60, 3600)]: at most 20 in any 10 minutes and 60 in any hour. 'off': none."""
+    import re
+
+    if value is None or value.strip().lower() == "off":
+        return []
+    limits = []
+    for part in value.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d*)\s*([smh])\s*", part)
+        if match is None or int(match.group(1)) < 1 or (match.group(2) and int(match.group(2)) < 1):
+            raise ImproperlyConfigured(
+                f"{name} must be counts per window such as 20/10m,60/1h (windows in s, m or h), or off; not {value!r}."
+            )
+        count, amount, unit = match.groups()
+        limits.append((int(count), int(amount or 1) * {"s": 1, "m": 60, "h": 3600}[unit]))
+    return limits
+
+
+TRUSTED_PROXIES = _ip_networks("TRUSTED_PROXIES", env_str("TRUSTED_PROXIES"))
+RATE_LIMIT_REPORTS_PER_NETWORK = _rate_limits(
+    "RATE_LIMIT_REPORTS_PER_NETWORK", env_str("RATE_LIMIT_REPORTS_PER_NETWORK", "20/10m,60/1h")
+)
+RATE_LIMIT_REPORTS_PER_DEVICE = _rate_limits(
+    "RATE_LIMIT_REPORTS_PER_DEVICE", env_str("RATE_LIMIT_REPORTS_PER_DEVICE", "10/10m,30/1h")
+)
+RATE_LIMIT_VOTES_PER_NETWORK = _rate_limits(
+    "RATE_LIMIT_VOTES_PER_NETWORK", env_str("RATE_LIMIT_VOTES_PER_NETWORK", "60/10m,200/1h")
+)
+RATE_LIMIT_VOTES_PER_DEVICE = _rate_limits(
+    "RATE_LIMIT_VOTES_PER_DEVICE", env_str("RATE_LIMIT_VOTES_PER_DEVICE", "30/10m,100/1h")
+)
+BURST_WINDOW_MINUTES = env_int("BURST_WINDOW_MINUTES", 10, minimum=1, maximum=24 * 60)
+BURST_MIN_REPORTERS = env_int("BURST_MIN_REPORTERS", 3, minimum=2)
+BURST_CONFIDENCE_FACTOR = env_float("BURST_CONFIDENCE_FACTOR", 0.5, minimum=0)
+if BURST_CONFIDENCE_FACTOR > 1:
+    raise ImproperlyConfigured(f"BURST_CONFIDENCE_FACTOR must be between 0 and 1, not {BURST_CONFIDENCE_FACTOR}.")

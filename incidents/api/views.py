@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
-from incidents import selectors, services
+from incidents import abuse, selectors, services
 from incidents.api import params
 from incidents.api.geojson import GEOJSON, dumps, feature
 from incidents.errors import DomainError
@@ -66,11 +66,16 @@ class ReportCreateApi(APIView):
         observed_at = serializers.DateTimeField(required=False, allow_null=True)
         description = serializers.CharField(required=False, allow_blank=True, max_length=500, trim_whitespace=True)
         device = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+        website = serializers.CharField(required=False, allow_blank=True, allow_null=True)  # the honeypot
 
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        network_key = abuse.report_guard(request, device=data.get("device"), client_id=data["client_id"])
+        if abuse.honeypot_tripped(data.get(abuse.HONEYPOT_FIELD)):
+            # A bot: the answer looks like any other and nothing is kept.
+            return self._answer(request, report_id=uuid.uuid4(), client_id=data["client_id"], state="received")
         try:
             report, created = services.report_submit(
                 client_id=data["client_id"],
@@ -82,16 +87,20 @@ class ReportCreateApi(APIView):
                 description=data.get("description", ""),
                 channel="api",
                 device=data.get("device"),
+                network_key=network_key,
             )
         except DomainError as exc:
             _raise_domain(exc)
-        status_url = request.build_absolute_uri(reverse("api:report-detail", args=[report.pk]))
-        body = {
-            "id": str(report.pk),
-            "client_id": str(report.client_id),
-            "state": report.state,
-            "status_url": status_url,
-        }
+        return self._answer(
+            request, report_id=report.pk, client_id=report.client_id, state=report.state, created=created
+        )
+
+    @staticmethod
+    def _answer(
+        request: Request, *, report_id: uuid.UUID, client_id: uuid.UUID, state: str, created: bool = True
+    ) -> Response:
+        status_url = request.build_absolute_uri(reverse("api:report-detail", args=[report_id]))
+        body = {"id": str(report_id), "client_id": str(client_id), "state": state, "status_url": status_url}
         return Response(body, status=201 if created else 200, headers={"Location": status_url})
 
 
@@ -158,6 +167,7 @@ class IncidentVoteApi(APIView):
     def post(self, request: Request, incident_id: int) -> HttpResponse:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        abuse.vote_guard(request, device=serializer.validated_data["device"])
         if selectors.incident_public(incident_id=incident_id) is None:
             raise ApiError("not_found", "There is no public incident with this id.", status_code=404)
         try:
