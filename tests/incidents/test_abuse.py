@@ -187,6 +187,23 @@ def test_limits_set_to_off_are_not_applied(api, redis_db, clock, settings):
     assert statuses == {201}
 
 
+def test_report_guard_raises_rate_limited_for_an_html_view_to_show(redis_db, clock, settings):
+    settings.RATE_LIMIT_REPORTS_PER_DEVICE = [(2, 90)]
+    request = RequestFactory().post("/report", REMOTE_ADDR="192.0.2.10")
+    assert abuse.report_guard(request, device="phone") == abuse.network_key("192.0.2.10")
+    clock.shift(timedelta(seconds=30))
+    assert abuse.report_guard(request, device="phone") is not None
+    with pytest.raises(abuse.RateLimited) as refused:
+        abuse.report_guard(request, device="phone")
+    assert refused.value.retry_after == 60  # when the first of the two leaves the 90-second window
+    assert "1 minute" in refused.value.detail
+    clock.shift(timedelta(seconds=45))
+    with pytest.raises(abuse.RateLimited) as refused:
+        abuse.report_guard(request, device="phone")
+    assert refused.value.retry_after == 15
+    assert "15 seconds" in refused.value.detail
+
+
 # --- the client's address ------------------------------------------------------------------------
 
 
