@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
+from django.core.files import File
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from incidents.models import (
     Vote,
     check_transition,
 )
+from incidents.photos import photo_clean
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +149,7 @@ def report_submit(
     description: str = "",
     channel: str = "api",
     device: str | None = None,
+    photo: File | None = None,
     network_key: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Report, bool]:
@@ -156,6 +159,7 @@ def report_submit(
     to geocode later; observed no later than now (a few minutes of phone clock skew are forgiven)
     and no earlier than REPORT_MAX_AGE_HOURS ago; description at most 500 characters. Processing is
     enqueued after commit; if the broker is down the sweeper picks the report up later.
+    A photo is re-encoded with no metadata at all (DESIGN §6.3) and stored only with a new report.
     `network_key` (from `abuse.report_guard`) waits in Redis, never in the database, for the worker's
     burst check. Returns (report, created).
     """
@@ -202,6 +206,7 @@ def report_submit(
             field="observed_at",
         )
 
+    photo_file = photo_clean(photo) if photo is not None else None
     report = Report(
         client_id=client_id,
         kind=kind,
@@ -213,16 +218,21 @@ def report_submit(
         description=description,
         channel=channel,
         reporter_key=device_key(device),
+        photo=photo_file,
     )
     try:
         with transaction.atomic():
             report.save(force_insert=True)
     except IntegrityError:
+        report.photo.delete(save=False)  # the row was not written: neither is its photo
         # A concurrent duplicate won the race on the unique client_id: answer with it.
         existing = Report.objects.filter(client_id=client_id).first()
         if existing is None:
             raise
         return existing, False
+    except BaseException:
+        report.photo.delete(save=False)
+        raise
 
     from incidents.tasks import enqueue_process_report
 

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 
 
+class PrivateStorage(FileSystemStorage):
+    """Files under settings.PRIVATE_MEDIA_ROOT, read when used rather than when the model was imported,
+    so that the folder follows the setting (tests point it at a temporary directory)."""
+
+    @property
+    def base_location(self) -> str:
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+
 def private_storage() -> FileSystemStorage:
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None, file_permissions_mode=0o600)
+    return PrivateStorage(base_url=None, file_permissions_mode=0o600, directory_permissions_mode=0o700)

@@ -345,3 +345,17 @@ BURST_MIN_REPORTERS = env_int("BURST_MIN_REPORTERS", 3, minimum=2)
 BURST_CONFIDENCE_FACTOR = env_float("BURST_CONFIDENCE_FACTOR", 0.5, minimum=0)
 if BURST_CONFIDENCE_FACTOR > 1:
     raise ImproperlyConfigured(f"BURST_CONFIDENCE_FACTOR must be between 0 and 1, not {BURST_CONFIDENCE_FACTOR}.")
+
+# --- Report photos (DESIGN §6.3; read through incidents/photos.py) ---
+PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000, minimum=1_000_000, maximum=200_000_000)
+PHOTO_MAX_EDGE_PX = env_int("PHOTO_MAX_EDGE_PX", 2048, minimum=256, maximum=8192)
+if PHOTO_MAX_BYTES >= MAX_REQUEST_BODY_BYTES:
+    raise ImproperlyConfigured(
+        f"PHOTO_MAX_BYTES ({PHOTO_MAX_BYTES}) must be below MAX_REQUEST_BODY_BYTES ({MAX_REQUEST_BODY_BYTES}), "
+        "which also holds the report's other fields."
+    )
+# Uploads stay in memory and never touch the disk: no handler spools to a temporary file, and a body
+# too large to keep in memory (a photo at the limit plus room for the form) is refused with 413.
+FILE_UPLOAD_HANDLERS = ["incidents.photos.MemoryOnlyUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = PHOTO_MAX_BYTES + 256 * 1024

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 
@@ -10,8 +11,10 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils import html
 from rest_framework.views import APIView
 
 from config.errors import ApiError
@@ -29,6 +32,16 @@ class GeoJSONPointField(serializers.Field):
     default_error_messages = {
         "invalid": 'location must be a GeoJSON Point: {{"type": "Point", "coordinates": [lon, lat]}}.',
     }
+
+    def get_value(self, dictionary):
+        value = super().get_value(dictionary)
+        if html.is_html_input(dictionary) and isinstance(value, str):
+            # A multipart form carries the GeoJSON Point as a JSON string.
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value  # refused as invalid by to_internal_value
+        return value
 
     def to_internal_value(self, data) -> Point:
         if not isinstance(data, dict) or data.get("type") != "Point":
@@ -57,6 +70,9 @@ class StrictUUIDField(serializers.UUIDField):
 
 
 class ReportCreateApi(APIView):
+    # JSON, or a multipart form with a `photo` file (its other fields as form fields, `location` as JSON).
+    parser_classes = [JSONParser, MultiPartParser]
+
     class InputSerializer(serializers.Serializer):
         client_id = StrictUUIDField()
         kind = serializers.CharField(max_length=32)
@@ -66,10 +82,15 @@ class ReportCreateApi(APIView):
         observed_at = serializers.DateTimeField(required=False, allow_null=True)
         description = serializers.CharField(required=False, allow_blank=True, max_length=500, trim_whitespace=True)
         device = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+        photo = serializers.FileField(required=False, allow_null=True, allow_empty_file=True, use_url=False)
         website = serializers.CharField(required=False, allow_blank=True, allow_null=True)  # the honeypot
 
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        try:
+            payload = request.data
+        except DomainError as exc:  # the upload handler refused a body too large to keep in memory
+            _raise_domain(exc)
+        serializer = self.InputSerializer(data=payload)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         network_key = abuse.report_guard(request, device=data.get("device"), client_id=data["client_id"])
@@ -87,6 +108,7 @@ class ReportCreateApi(APIView):
                 description=data.get("description", ""),
                 channel="api",
                 device=data.get("device"),
+                photo=data.get("photo"),
                 network_key=network_key,
             )
         except DomainError as exc:
