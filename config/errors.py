@@ -7,6 +7,7 @@ import logging
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -65,7 +66,12 @@ def api_exception_handler(exc, context):
     if isinstance(exc, exceptions.ParseError):
         return Response(error_body("parse_error", f"The body is not valid JSON: {exc.detail}"), status=400)
     if isinstance(exc, exceptions.UnsupportedMediaType):
-        return Response(error_body("unsupported_media_type", f"{exc.detail} Send application/json."), status=415)
+        return Response(
+            error_body(
+                "unsupported_media_type", f"{exc.detail} Send application/json (or multipart/form-data with a photo)."
+            ),
+            status=415,
+        )
     if isinstance(exc, RateLimited):
         return Response(error_body("throttled", exc.detail), status=429, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, exceptions.Throttled):
@@ -78,11 +84,31 @@ def api_exception_handler(exc, context):
     return None
 
 
+def _wants_html(request: HttpRequest) -> bool:
+    return not request.path.startswith(("/api/", "/ogc/")) and "text/html" in request.META.get("HTTP_ACCEPT", "")
+
+
+def _page(request: HttpRequest, status: int, message: str):
+    from django.shortcuts import render
+
+    return render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
 def handler404(request: HttpRequest, exception=None):
+    if _wants_html(request):
+        return _page(request, 404, _("There is nothing at this address."))
     return JsonResponse(error_body("not_found", f"There is nothing at {request.path}."), status=404)
 
 
 def handler400(request: HttpRequest, exception=None):
+    if _wants_html(request):
+        too_big = isinstance(exception, RequestDataTooBig)
+        message = (
+            _("What you sent is too large. A photo must be under 8 MB; go back and choose a smaller one or none.")
+            if too_big
+            else _("What you sent could not be read. Go back and try again.")
+        )
+        return _page(request, 413 if too_big else 400, message)
     return JsonResponse(error_body("bad_request", "The request could not be read."), status=400)
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils import translation
 
 
 class BodySizeLimitMiddleware:
@@ -42,3 +44,41 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class NoReferrerCsrfMiddleware(CsrfViewMiddleware):
+    """Django's CSRF protection, adjusted to Referrer-Policy: no-referrer (DESIGN §6.5).
+
+    Under that policy browsers send `Origin: null` and no Referer with a form's POST, so Django's
+    origin and referer checks would refuse every form. Those two checks are defence in depth; the
+    token check (a secret in the form that must match the SameSite=Strict cookie) still runs on
+    every unsafe request and is what stops a forged post. A real, mismatching Origin or Referer is
+    still refused.
+    """
+
+    def _origin_verified(self, request: HttpRequest) -> bool:
+        if request.META.get("HTTP_ORIGIN") == "null":
+            return True
+        return super()._origin_verified(request)
+
+    def _check_referer(self, request: HttpRequest) -> None:
+        if not request.META.get("HTTP_REFERER"):
+            return
+        super()._check_referer(request)
+
+
+class ApiLanguageMiddleware:
+    """API clients that state no language get English; people get the site's language (DESIGN §1: es/en)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.path.startswith(("/api/", "/ogc/"))
+            and "HTTP_ACCEPT_LANGUAGE" not in request.META
+            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+        ):
+            translation.activate("en")
+            request.LANGUAGE_CODE = "en"
+        return self.get_response(request)

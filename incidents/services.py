@@ -15,6 +15,7 @@ from django.contrib.gis.measure import D
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from geo.area import deployment_area_contains
 from geo.geocoding import locate, parse_coordinates
@@ -120,10 +121,12 @@ def _check_point(point: Point, field: str) -> None:
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         hint = ""
         if -90 <= lon <= 90 and -180 <= lat <= 180:
-            hint = " GeoJSON puts longitude first: [lon, lat]."
+            hint = " " + _("GeoJSON puts longitude first: [lon, lat].")
         raise DomainError(
             "invalid_location",
-            f"Longitude must be within ±180 and latitude within ±90; got [{lon}, {lat}].{hint}",
+            _("Longitude must be within ±180 and latitude within ±90; got [%(lon)s, %(lat)s].")
+            % {"lon": lon, "lat": lat}
+            + hint,
             field=field,
         )
     if not deployment_area_contains(point):
@@ -131,11 +134,18 @@ def _check_point(point: Point, field: str) -> None:
         if -180 <= lat <= 180 and -90 <= lon <= 90 and deployment_area_contains(swapped):
             raise DomainError(
                 "outside_area",
-                f"[{lon}, {lat}] is outside the area this service covers, but [{lat}, {lon}] is inside: "
-                "GeoJSON puts longitude first, [lon, lat].",
+                _(
+                    "[%(lon)s, %(lat)s] is outside the area this service covers, but [%(lat)s, %(lon)s] is inside: "
+                    "GeoJSON puts longitude first, [lon, lat]."
+                )
+                % {"lon": lon, "lat": lat},
                 field=field,
             )
-        raise DomainError("outside_area", f"[{lon}, {lat}] is outside the area this service covers.", field=field)
+        raise DomainError(
+            "outside_area",
+            _("[%(lon)s, %(lat)s] is outside the area this service covers.") % {"lon": lon, "lat": lat},
+            field=field,
+        )
 
 
 def report_submit(
@@ -169,14 +179,22 @@ def report_submit(
         return existing, False
 
     if kind not in conf.KINDS:
-        raise DomainError("unknown_kind", f"Unknown kind {kind!r}; use one of {', '.join(conf.KINDS)}.", field="kind")
+        raise DomainError(
+            "unknown_kind",
+            _("Unknown kind %(kind)r; use one of %(kinds)s.") % {"kind": kind, "kinds": ", ".join(conf.KINDS)},
+            field="kind",
+        )
     place_text = (place_text or "").strip()
     if len(place_text) > MAX_PLACE_TEXT:
-        raise DomainError("too_long", f"The place is limited to {MAX_PLACE_TEXT} characters.", field="place")
+        raise DomainError(
+            "too_long", _("The place is limited to %(n)d characters.") % {"n": MAX_PLACE_TEXT}, field="place"
+        )
     description = (description or "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise DomainError(
-            "too_long", f"The description is limited to {MAX_DESCRIPTION} characters.", field="description"
+            "too_long",
+            _("The description is limited to %(n)d characters.") % {"n": MAX_DESCRIPTION},
+            field="description",
         )
     if point is None and place_text:
         point = parse_coordinates(place_text)
@@ -186,23 +204,23 @@ def report_submit(
         point = Point(point.x, point.y, srid=4326)
         _check_point(point, "location")
     if point is None and not place_text:
-        raise DomainError("no_location", "Give a location or type the name of the place.", field="location")
+        raise DomainError("no_location", _("Give a location or type the name of the place."), field="location")
     if accuracy_m is not None and not (0 <= accuracy_m <= 100_000):
-        raise DomainError("invalid", "accuracy_m must be between 0 and 100000 metres.", field="accuracy_m")
+        raise DomainError("invalid", _("accuracy_m must be between 0 and 100000 metres."), field="accuracy_m")
 
     if observed_at is None:
         observed_at = now
     if timezone.is_naive(observed_at):
         observed_at = observed_at.replace(tzinfo=UTC)
     if observed_at > now + conf.CLOCK_SKEW:
-        raise DomainError("in_future", "observed_at is in the future; check the phone's clock.", field="observed_at")
+        raise DomainError("in_future", _("observed_at is in the future; check the phone's clock."), field="observed_at")
     observed_at = min(observed_at, now)
     max_age = conf.report_max_age()
     if observed_at < now - max_age:
         hours = int(max_age.total_seconds() // 3600)
         raise DomainError(
             "too_old",
-            f"Reports older than {hours} hours are not accepted; they would be out of date.",
+            _("Reports older than %(hours)d hours are not accepted; they would be out of date.") % {"hours": hours},
             field="observed_at",
         )
 
@@ -398,16 +416,16 @@ def incident_vote(*, incident_id: int, device: str, still_there: bool, now: date
     """
     key = device_key(device)
     if key is None:
-        raise DomainError("no_device", "A vote needs the device token of the phone that votes.", field="device")
+        raise DomainError("no_device", _("A vote needs the device token of the phone that votes."), field="device")
     now = now or timezone.now()
     with transaction.atomic():
         incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
         if incident is None:
-            raise DomainError("not_found", "There is no such incident.", status_code=404)
+            raise DomainError("not_found", _("There is no such incident."), status_code=404)
         if incident.status not in ACTIVE_STATUSES or incident.expires_at <= now:
             raise DomainError(
                 "incident_ended",
-                "This incident has ended; votes are closed. Report it again if it is back.",
+                _("This incident has ended; votes are closed. Report it again if it is back."),
                 status_code=409,
             )
         Vote.objects.update_or_create(

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from geo.area import deployment_area
-from incidents import selectors, services
+from incidents import abuse, selectors, services
 from incidents.api.geojson import feature
 from incidents.errors import DomainError
 from incidents.forms import ReportForm
@@ -99,12 +99,17 @@ def report(request: HttpRequest) -> HttpResponse:
 
 
 def _submit(request: HttpRequest, form: ReportForm) -> HttpResponse | None:
+    """Hand a valid form to the service; None means the form goes back to the person with the reason."""
     data = form.cleaned_data
-    status_url = None
-    if data.get("website"):
-        # The honeypot was filled: answer as if all went well and keep nothing.
-        status_url = reverse("report-status", args=[uuid.uuid4()])
-        return HttpResponseRedirect(status_url + "?sent=1", status=303)
+    device = _device_token(request)
+    try:
+        network_key = abuse.report_guard(request, device=device, client_id=data["client_id"])
+    except abuse.RateLimited as exc:
+        form.add_error(None, exc.detail)
+        return None
+    if abuse.honeypot_tripped(data.get(abuse.HONEYPOT_FIELD)):
+        # Answer as if all went well and keep nothing.
+        return HttpResponseRedirect(reverse("report-status", args=[uuid.uuid4()]) + "?sent=1", status=303)
     try:
         report, _created = services.report_submit(
             client_id=data["client_id"],
@@ -115,14 +120,15 @@ def _submit(request: HttpRequest, form: ReportForm) -> HttpResponse | None:
             observed_at=data["observed_at"],
             description=data.get("description") or "",
             channel="web",
-            device=_device_token(request),
+            device=device,
+            photo=data.get("photo"),
+            network_key=network_key,
         )
     except DomainError as exc:
         field = exc.field if exc.field in form.fields else ("place" if exc.field == "location" else None)
         form.add_error(field, exc.detail)
         return None
-    status_url = reverse("report-status", args=[report.pk])
-    return HttpResponseRedirect(status_url + "?sent=1", status=303)
+    return HttpResponseRedirect(reverse("report-status", args=[report.pk]) + "?sent=1", status=303)
 
 
 @never_cache
@@ -158,6 +164,10 @@ def report_status_vote(request: HttpRequest, report_id: uuid.UUID) -> HttpRespon
     target = reverse("report-status", args=[report_id])
     if device is None or choice not in ("yes", "no"):
         return HttpResponseRedirect(target + "?voted=error", status=303)
+    try:
+        abuse.vote_guard(request, device=device)
+    except abuse.RateLimited:
+        return HttpResponseRedirect(target + "?voted=busy", status=303)
     try:
         services.incident_vote(incident_id=report.incident_id, device=device, still_there=choice == "yes")
     except DomainError:

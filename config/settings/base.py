@@ -100,8 +100,9 @@ MIDDLEWARE = [
     "config.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "config.middleware.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "config.middleware.NoReferrerCsrfMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -242,7 +243,9 @@ LOGGING = {
 }
 
 # --- The map's tiles: the only third party a page may talk to (DESIGN §6.5) ---
-MAP_TILE_URL = env_url("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", schemes=("https", "http"))
+MAP_TILE_URL = (
+    env_url("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", schemes=("https", "http")) or ""
+)
 MAP_TILE_ATTRIBUTION = env_str(
     "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
 )
@@ -288,6 +291,8 @@ SECURE_REFERRER_POLICY = "no-referrer"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+# The token check is what protects forms (see NoReferrerCsrfMiddleware): the cookie never leaves on a cross-site post.
+CSRF_COOKIE_SAMESITE = "Strict"
 
 # Debian 12 ships GDAL 3.6, which cannot block file and network access from spatial reference
 # strings; we never build spatial references from user input, only from SRID 4326.

@@ -135,7 +135,7 @@ function resetForm() {
 
 function showSent(data) {
   $("sent-text").textContent = T.sentText;
-  $("sent-link").href = new URL(data.status_url, location.href).pathname;
+  $("sent-link").href = `/report/status/${encodeURIComponent(data.id)}`;
   $("sent").hidden = false;
   form.hidden = true;
   $("sent").scrollIntoView({ block: "start" });
@@ -232,13 +232,25 @@ function fill(item) {
 }
 
 let flushing = false;
+let retryDelay = 2000;
+let retryTimer = null;
 async function flush() {
   if (flushing) return;
   flushing = true;
+  clearTimeout(retryTimer);
   try {
     const results = await Q.flush();
     const sent = results.filter(([, result]) => result.ok).length;
     if (sent) say(T.sentQueued.replace("{n}", sent));
+    const waiting = results.filter(([, result]) => result.retry);
+    if (waiting.length && navigator.onLine) {
+      // A flaky connection or a busy server: try again soon, backing off, honouring Retry-After.
+      const after = Math.max(...waiting.map(([, result]) => result.after || 0)) * 1000;
+      retryTimer = setTimeout(flush, Math.max(after, retryDelay));
+      retryDelay = Math.min(retryDelay * 2, 60000);
+    } else {
+      retryDelay = 2000;
+    }
   } finally {
     flushing = false;
     render();

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.contrib.gis.geos import Point
 from django.db import connection, connections
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from incidents import selectors, services
 from incidents.errors import DomainError
@@ -157,7 +157,7 @@ def test_report_outside_the_area_is_refused():
 
 
 def test_swapped_coordinates_are_refused_with_a_hint():
-    with pytest.raises(DomainError) as caught:
+    with pytest.raises(DomainError) as caught, translation.override("en"):
         submit(CARACAS[1], CARACAS[0])
     assert "longitude first" in caught.value.detail
 

@@ -1,0 +1,69 @@
+"""Reporting on a cut connection: the service worker keeps the page, IndexedDB keeps the reports."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from incidents.models import Report
+from tests.browser.conftest import PHONE
+from tests.conftest import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Network:
+    """Offline for the page and for its service worker (context.set_offline alone misses the worker)."""
+
+    def __init__(self, context):
+        self.context = context
+
+    @staticmethod
+    def _cut(route):
+        route.abort("internetdisconnected")
+
+    def set(self, *, offline: bool) -> None:
+        # Route handlers run in this process: none may stay installed while the test sleeps, or requests hang.
+        if offline:
+            self.context.route("**/*", self._cut)
+        else:
+            self.context.unroute("**/*", self._cut)
+        self.context.set_offline(offline)
+
+
+def test_reports_made_offline_wait_on_the_phone_survive_a_reload_and_are_sent_once_online(browser, live_server):
+    context = browser.new_context(**PHONE, locale="es-VE", base_url=live_server.url, service_workers="allow")
+    try:
+        page = context.new_page()
+        page.goto("/report")
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        page.reload()
+        page.wait_for_function("!!navigator.serviceWorker.controller")
+        network = Network(context)
+
+        network.set(offline=True)
+        for kind, place in (("checkpoint", "Plaza Venezuela"), ("roadblock", "10.4806, -66.9036")):
+            page.locator(f"label.kind-{kind}").click()
+            page.fill("#id_place", place)
+            page.get_by_role("button", name="Enviar reporte").click()
+            expect(page.locator("#loc-status")).to_contain_text("Guardado en este teléfono")
+        rows = page.locator("#queue-list li")
+        expect(rows).to_have_count(2)
+        expect(rows.first).to_contain_text("Esperando para enviar")
+
+        page.reload()  # still offline: the page comes from the service worker's cache
+        expect(page.locator("#queue-list li")).to_have_count(2)
+        expect(page.locator("#loc-status")).to_contain_text("sin conexión")
+        assert Report.objects.count() == 0
+
+        network.set(offline=False)
+        wait_until(lambda: Report.objects.count() == 2, timeout=30)
+        expect(page.locator("#queue")).to_be_hidden()
+        assert page.evaluate("AlcQueue.all().then(items => items.length)") == 0
+
+        page.reload()
+        page.wait_for_timeout(1500)  # a late duplicate send would land now
+        assert Report.objects.count() == 2
+        assert sorted(Report.objects.values_list("kind", flat=True)) == ["checkpoint", "roadblock"]
+    finally:
+        context.close()
