@@ -182,3 +182,30 @@ def test_votes_from_the_status_page_count(browser, live_server):
         assert Incident.objects.get().gone == 1
     finally:
         context.close()
+
+
+def test_a_pin_dropped_on_the_map_and_a_photo_go_with_the_report(page, tmp_path, settings):
+    from PIL import Image
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    picture = tmp_path / "IMG_2001.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMakerX"
+    Image.new("RGB", (120, 80), "blue").save(picture, "JPEG", exif=exif)
+    page.route("**/tile.openstreetmap.org/**", lambda route: route.abort())  # no tiles here: the pin still works
+    page.goto("/report")
+    page.locator("label.kind-roadblock").click()
+    page.get_by_role("button", name="Marcar en un mapa").click()
+    box = page.locator(".leaflet-container")
+    expect(box).to_be_visible()
+    box.click(position={"x": 120, "y": 90})
+    expect(page.locator("#loc-status")).to_contain_text("Marcador colocado")
+    lat, lon = float(page.input_value("#id_lat")), float(page.input_value("#id_lon"))
+    page.locator("summary").click()
+    page.set_input_files("#id_photo", str(picture))
+    page.get_by_role("button", name="Enviar reporte").click()
+    expect(page.locator("#sent")).to_be_visible()
+    report = Report.objects.get()
+    assert (round(report.point.y, 5), round(report.point.x, 5)) == (round(lat, 5), round(lon, 5))
+    stored = report.photo.read()
+    assert stored[:2] == b"\xff\xd8" and b"PhoneMakerX" not in stored
