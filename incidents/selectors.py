@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.gis.geos import Polygon
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from incidents import conf
@@ -75,6 +75,23 @@ def incidents_public(
     if after_id is not None:
         queryset = queryset.filter(pk__gt=after_id)
     return queryset.order_by("pk")
+
+
+def incidents_changed(*, since_version: int | None, now: datetime | None = None) -> QuerySet[Incident]:
+    """Incidents whose map version is above `since_version`, in version order, each annotated `public`.
+
+    With no `since_version` (a client's first call): only what is public and live now, since a client
+    with no copy needs no tombstones. Otherwise every change, for the caller to send as a Feature or a
+    tombstone.
+    """
+    now = now or timezone.now()
+    queryset = Incident.objects.all()
+    if since_version is None:
+        queryset = queryset.filter(published_q(), live_q(now))
+    else:
+        queryset = queryset.filter(version__gt=since_version)
+    public = Case(When(published_q(), then=Value(True)), default=Value(False), output_field=BooleanField())
+    return queryset.annotate(public=public).order_by("version")
 
 
 def incident_public(*, incident_id: int) -> Incident | None:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from geo.area import deployment_area_contains
 from geo.geocoding import locate, parse_coordinates
 from geo.spatial import bbox_around
-from incidents import abuse, conf
+from incidents import abuse, conf, mapversion
 from incidents.errors import DomainError
 from incidents.models import (
     ACTIVE_STATUSES,
@@ -68,7 +68,10 @@ def next_versions(count: int = 1) -> int:
             Counter.objects.get_or_create(name=MAP_COUNTER)
             cursor.execute(sql, [count, MAP_COUNTER])
             row = cursor.fetchone()
-    return int(row[0])
+    version = int(row[0])
+    # Readers ask Redis whether the map changed (ETags, 304s): tell it once this version is visible.
+    transaction.on_commit(lambda: mapversion.publish(version))
+    return version
 
 
 def _merge_lock(kind: str) -> None:

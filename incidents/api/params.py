@@ -115,3 +115,22 @@ def parse_cursor(value: str | None) -> int | None:
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ApiError("invalid_cursor", detail, fields={"cursor": detail}) from None
+
+
+def encode_version_cursor(version: int) -> str:
+    return base64.urlsafe_b64encode(f"v:{version}".encode()).decode().rstrip("=")
+
+
+def parse_version_cursor(value: str | None) -> int | None:
+    """The changes feed's cursor: opaque to clients; inside, the last map version they have seen."""
+    if not value:
+        return None
+    detail = "since is not a cursor this server gave out; start again without it."
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+        prefix, _, number = raw.partition(":")
+        if prefix != "v" or not number.isdigit() or len(number) > 18:
+            raise ValueError
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError("invalid_since", detail, fields={"since": detail}) from None

@@ -12,16 +12,18 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils import html
 from rest_framework.views import APIView
 
 from config.errors import ApiError
-from incidents import abuse, selectors, services
-from incidents.api import params
-from incidents.api.geojson import GEOJSON, dumps, feature
+from incidents import abuse, conf, selectors, services
+from incidents.api import csv_export, etag, fast, params
+from incidents.api.geojson import GEOJSON, dumps, feature, public_time
 from incidents.errors import DomainError
+from incidents.models import ACTIVE_STATUSES
 
 
 def _raise_domain(exc: DomainError):
@@ -138,7 +140,41 @@ class ReportDetailApi(APIView):
         return Response({"id": str(report.pk), "state": report.state, "incident": report.incident_id})
 
 
+class CSVRenderer(BaseRenderer):
+    """Lets DRF accept `?format=csv`; the view writes the CSV itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover - errors only
+        return dumps(data).encode() if data is not None else b""
+
+
+class GeoJSONRenderer(BaseRenderer):
+    media_type = GEOJSON
+    format = "geojson"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover - errors only
+        return dumps(data).encode() if data is not None else b""
+
+
+def _next_link(request: Request, name: str, value: str) -> str:
+    next_query = request.query_params.copy()
+    next_query[name] = value
+    return request.build_absolute_uri(f"{request.path}?{next_query.urlencode()}")
+
+
+def _stamp(now) -> str:
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class IncidentListApi(APIView):
+    """Public incidents in id order, built by the database on PostGIS (incidents/api/fast.py)."""
+
+    renderer_classes = [JSONRenderer, GeoJSONRenderer, CSVRenderer]
+
     def get(self, request: Request) -> HttpResponse:
         query = request.query_params
         bbox = params.parse_bbox(query.get("bbox"))
@@ -147,30 +183,88 @@ class IncidentListApi(APIView):
         updated_since = params.parse_time(query.get("updated_since"), "updated_since")
         limit = params.parse_limit(query.get("limit"))
         after_id = params.parse_cursor(query.get("cursor"))
+        wants_csv = query.get("format") == "csv"
+        tag = etag.compute(request, "incidents")
+        if etag.matches(request, tag):
+            return etag.not_modified(tag)
         now = timezone.now()
-        incidents = list(
-            selectors.incidents_public(
-                bbox=bbox, kinds=kinds, statuses=statuses, updated_since=updated_since, after_id=after_id, now=now
-            )[: limit + 1]
+        queryset = selectors.incidents_public(
+            bbox=bbox, kinds=kinds, statuses=statuses, updated_since=updated_since, after_id=after_id, now=now
         )
-        has_more = len(incidents) > limit
-        incidents = incidents[:limit]
+        page = fast.features_page(queryset, limit=limit, now=now)
+        headers = {"ETag": tag, "Cache-Control": "no-cache"}
+        next_href = None
+        if page.has_more and page.last_id is not None:
+            next_href = _next_link(request, "cursor", params.encode_cursor(page.last_id))
+            headers["Link"] = f'<{next_href}>; rel="next"'
+        if wants_csv:
+            return HttpResponse(
+                csv_export.from_features(page.body), content_type="text/csv; charset=utf-8", headers=headers
+            )
         links = [{"rel": "self", "type": GEOJSON, "href": request.build_absolute_uri()}]
-        headers = {}
+        if next_href:
+            links.append({"rel": "next", "type": GEOJSON, "href": next_href})
+        body = (
+            '{"type":"FeatureCollection","features":['
+            + page.body
+            + f'],"links":{dumps(links)},"numberReturned":{page.count},"timeStamp":"{_stamp(now)}"}}'
+        )
+        return HttpResponse(body, content_type=GEOJSON, headers=headers)
+
+
+class IncidentChangesApi(APIView):
+    """Everything public that changed after the cursor `since`, in map-version order.
+
+    Versions are taken from one counter row that a writer holds until it commits, so they become
+    visible in the order they were taken: once a reader sees version v, every version below v that
+    will ever be visible already is. A cursor (the last version a client has seen) therefore never
+    skips a change that commits later.
+    """
+
+    renderer_classes = [JSONRenderer, GeoJSONRenderer]
+
+    def get(self, request: Request) -> HttpResponse:
+        query = request.query_params
+        since = params.parse_version_cursor(query.get("since"))
+        limit = params.parse_limit(query.get("limit"))
+        tag = etag.compute(request, "changes")
+        if etag.matches(request, tag):
+            return etag.not_modified(tag)
+        now = timezone.now()
+        changes = selectors.incidents_changed(since_version=since, now=now)
+        rows = list(fast.rows(changes, "public")[: limit + 1])
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        grid_m, step_s = conf.public_grid_m(), conf.public_time_step_s()
+        features, tombstones = [], []
+        for row in rows:
+            *columns, public = row
+            status = fast.effective(columns[2], columns[6], now)
+            if public and status in ACTIVE_STATUSES:
+                features.append(fast.feature_text(tuple(columns), now=now, grid_m=grid_m, step_s=step_s))
+            else:
+                tombstones.append(
+                    {
+                        "id": columns[0],
+                        "status": status if public or status not in ACTIVE_STATUSES else "unpublished",
+                        "updated_at": public_time(columns[13], step_s),
+                    }
+                )
+        last_version = rows[-1][14] if rows else (since or 0)
+        cursor = params.encode_version_cursor(last_version)
+        headers = {"ETag": tag, "Cache-Control": "no-cache"}
+        links = [{"rel": "self", "type": "application/json", "href": request.build_absolute_uri()}]
+        next_href = _next_link(request, "since", cursor)
+        links.append({"rel": "next", "type": "application/json", "href": next_href})
         if has_more:
-            next_query = query.copy()
-            next_query["cursor"] = params.encode_cursor(incidents[-1].pk)
-            href = request.build_absolute_uri(f"{request.path}?{next_query.urlencode()}")
-            links.append({"rel": "next", "type": GEOJSON, "href": href})
-            headers["Link"] = f'<{href}>; rel="next"'
-        body = {
-            "type": "FeatureCollection",
-            "features": [feature(incident, now=now) for incident in incidents],
-            "links": links,
-            "numberReturned": len(incidents),
-            "timeStamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        return HttpResponse(dumps(body), content_type=GEOJSON, headers=headers)
+            headers["Link"] = f'<{next_href}>; rel="next"'
+        body = (
+            '{"type":"FeatureCollection","features":['
+            + ",".join(features)
+            + f'],"tombstones":{dumps(tombstones)},"next":"{cursor}","more":{"true" if has_more else "false"},'
+            + f'"links":{dumps(links)},"numberReturned":{len(rows)},"timeStamp":"{_stamp(now)}"}}'
+        )
+        return HttpResponse(body, content_type=GEOJSON, headers=headers)
 
 
 class IncidentDetailApi(APIView):
