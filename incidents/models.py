@@ -84,6 +84,10 @@ class Incident(models.Model):
     # Reporters arrived in a burst from few networks: confidence is lowered and moderators look first.
     burst = models.BooleanField(default=False)
     note = models.TextField(blank=True, max_length=1000)
+    # A tombstone left by a moderator's merge points at the incident that absorbed it.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="absorbed", editable=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.BigIntegerField(default=0, unique=True)
@@ -135,6 +139,8 @@ class Report(models.Model):
     # Re-encoded with every piece of metadata dropped; private until a moderator approves it.
     photo = models.FileField(upload_to="photos/%Y/%m/", storage=private_storage, blank=True)
     photo_approved = models.BooleanField(default=False)
+    # When the retention job removed the raw text, device hash and photo (DESIGN §6.8).
+    purged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [

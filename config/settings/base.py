@@ -79,7 +79,7 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "moderation.apps.AlcabalaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -88,10 +88,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "leaflet",
     "csp",
     "geo",
     "incidents",
+    "moderation",
 ]
 
 MIDDLEWARE = [
@@ -104,6 +108,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "config.middleware.NoReferrerCsrfMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -263,12 +268,13 @@ LEAFLET_CONFIG = {
     "NO_GLOBALS": False,
 }
 
-from csp.constants import NONE, SELF  # noqa: E402 -- kept beside the policy it builds
+from csp.constants import NONCE, NONE, SELF  # noqa: E402 -- kept beside the policy it builds
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
+        # A nonce is sent only by pages that ask for one (django-leaflet's map widgets); never 'unsafe-inline'.
+        "script-src": [SELF, NONCE],
         "style-src": [SELF],
         "img-src": [SELF, "data:", "blob:", _origin(MAP_TILE_URL)],
         "connect-src": [SELF],
@@ -364,3 +370,25 @@ if PHOTO_MAX_BYTES >= MAX_REQUEST_BODY_BYTES:
 # too large to keep in memory (a photo at the limit plus room for the form) is refused with 413.
 FILE_UPLOAD_HANDLERS = ["incidents.photos.MemoryOnlyUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = PHOTO_MAX_BYTES + 256 * 1024
+
+# --- Moderators' accounts and the audit log's retention (read through moderation/conf.py) ---
+# Raw report data (text, device hashes, photos) of incidents ended this long ago is purged (DESIGN §6.8).
+RETENTION_DAYS = env_int("RETENTION_DAYS", 30, minimum=1)
+RETENTION_INTERVAL_S = env_int("RETENTION_INTERVAL_S", 3600, minimum=60)
+CELERY_BEAT_SCHEDULE["purge-retained"] = {
+    "task": "moderation.purge_retained",
+    "schedule": float(RETENTION_INTERVAL_S),
+    "options": {"expires": max(1.0, RETENTION_INTERVAL_S * 0.9)},
+}
+# A moderator's session ends after this long without a request, and when the browser closes.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 60, minimum=1, maximum=24 * 60)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SAMESITE = "Strict"
+# Failed log-ins counted per account and per network (keyed hashes, never addresses) before a lockout.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LOGIN_FAILURES_PER_NETWORK = env_int("LOGIN_FAILURES_PER_NETWORK", 20, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+LOGIN_URL = "moderation:login"
+OTP_TOTP_ISSUER = "Alcabala"

@@ -1,0 +1,447 @@
+"""Every write a moderator makes. Views, the moderation API and the admin call these and nothing else.
+
+Each action checks that the actor is a moderator, keeps to the transitions of DESIGN §3, takes a map
+version for every incident it changes (so the public changes feed sees it) and appends one
+`ModerationEvent` per incident it touches, in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.gis.geos import Point
+from django.db import transaction
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from geo.area import deployment_area_contains
+from incidents import conf as incidents_conf
+from incidents import services as incident_services
+from incidents.errors import DomainError
+from incidents.models import (
+    ACTIVE_STATUSES,
+    ENDED_STATUSES,
+    Incident,
+    InvalidTransition,
+    Report,
+    ReportState,
+    Status,
+    Vote,
+    check_transition,
+)
+from moderation import conf
+
+logger = logging.getLogger(__name__)
+
+MAX_NOTE = 1000
+MAX_REASON = 1000
+BULK_LIMIT = 200
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _require_moderator(actor: Any) -> None:
+    if not conf.is_moderator(actor):
+        raise DomainError("forbidden", _("Only moderators may do this."), status_code=403)
+
+
+def _locked(incident_id: int) -> Incident:
+    incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+    if incident is None:
+        raise DomainError("not_found", _("There is no such incident."), status_code=404)
+    return incident
+
+
+def _current_status(incident: Incident, now: datetime) -> str:
+    """The status everyone reads: an active incident past its expiry has already ended (DESIGN §3)."""
+    if incident.status in ACTIVE_STATUSES and incident.expires_at <= now:
+        return Status.EXPIRED
+    return incident.status
+
+
+def _refused(exc: InvalidTransition) -> DomainError:
+    return DomainError(
+        "invalid_transition",
+        _("An incident cannot go from %(current)s to %(target)s.") % {"current": exc.current, "target": exc.target},
+        status_code=409,
+    )
+
+
+def _reason(reason: str, *, required: bool) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise DomainError("reason_required", _("Give a reason; it goes into the audit log."), field="reason")
+    if len(reason) > MAX_REASON:
+        raise DomainError(
+            "too_long", _("The reason is limited to %(n)d characters.") % {"n": MAX_REASON}, field="reason"
+        )
+    return reason
+
+
+def _point_dict(point: Point | None) -> dict[str, float] | None:
+    return None if point is None else {"lon": round(point.x, 6), "lat": round(point.y, 6)}
+
+
+def _checked_point(point: Point) -> Point:
+    point = Point(point.x, point.y, srid=4326)
+    if not (-180 <= point.x <= 180 and -90 <= point.y <= 90) or not deployment_area_contains(point):
+        raise DomainError("outside_area", _("The point is outside the area this service covers."), field="point")
+    return point
+
+
+def _recount(incident: Incident) -> None:
+    """Distinct reporters and the time span of the reports an incident holds now (after a merge or split)."""
+    reports = Report.objects.filter(incident=incident)
+    span = reports.aggregate(
+        keyed=Count("reporter_key", distinct=True),
+        unkeyed=Count("id", filter=Q(reporter_key__isnull=True)),
+        first=Min("observed_at"),
+        last=Max("observed_at"),
+    )
+    incident.reporters = span["keyed"] + span["unkeyed"]
+    if span["first"] is not None:
+        incident.first_reported_at = span["first"]
+    incident.still_there = incident.votes.filter(still_there=True).count()
+    incident.gone = incident.votes.filter(still_there=False).count()
+
+
+def _snapshot(incident: Incident) -> dict[str, Any]:
+    return {
+        "status": incident.status,
+        "reporters": incident.reporters,
+        "point": _point_dict(incident.point),
+        "expires_at": incident.expires_at.isoformat(),
+    }
+
+
+# --- status --------------------------------------------------------------------------------------
+
+
+def _transition(*, incident_id: int, status: str, moderator: Any, reason: str, now: datetime | None) -> Incident:
+    _require_moderator(moderator)
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None:
+        raise DomainError("not_found", _("There is no such incident."), status_code=404)
+    try:
+        return incident_services.incident_transition(
+            incident=incident, status=status, actor=moderator, reason=reason, now=now
+        )
+    except InvalidTransition as exc:
+        raise _refused(exc) from None
+
+
+def incident_verify(*, incident_id: int, moderator: Any, reason: str = "", now: datetime | None = None) -> Incident:
+    """Verify an unverified, live incident (DESIGN §3); its confidence gets the verified floor."""
+    return _transition(
+        incident_id=incident_id,
+        status=Status.VERIFIED,
+        moderator=moderator,
+        reason=_reason(reason, required=False),
+        now=now,
+    )
+
+
+def incident_reject(*, incident_id: int, moderator: Any, reason: str, now: datetime | None = None) -> Incident:
+    """Reject a live incident as false or mistaken. A reason is required; it is kept in the audit log."""
+    return _transition(
+        incident_id=incident_id,
+        status=Status.REJECTED,
+        moderator=moderator,
+        reason=_reason(reason, required=True),
+        now=now,
+    )
+
+
+def incident_clear(*, incident_id: int, moderator: Any, reason: str = "", now: datetime | None = None) -> Incident:
+    """Close a live incident that is no longer there."""
+    return _transition(
+        incident_id=incident_id,
+        status=Status.CLEARED,
+        moderator=moderator,
+        reason=_reason(reason, required=False),
+        now=now,
+    )
+
+
+def incidents_bulk(
+    *, incident_ids: Iterable[int], action: str, moderator: Any, reason: str = "", now: datetime | None = None
+) -> list[Incident]:
+    """Verify or reject several incidents at once, all or none: one refusal rolls back the others."""
+    _require_moderator(moderator)
+    ids = sorted({int(pk) for pk in incident_ids})
+    if not ids:
+        raise DomainError("no_incidents", _("Choose at least one incident."), field="incidents")
+    if len(ids) > BULK_LIMIT:
+        raise DomainError("too_many", _("At most %(n)d incidents at once.") % {"n": BULK_LIMIT}, field="incidents")
+    actions = {"verify": incident_verify, "reject": incident_reject}
+    if action not in actions:
+        raise DomainError("unknown_action", _("Bulk actions are verify and reject."), field="action")
+    done = []
+    with transaction.atomic():
+        for pk in ids:
+            try:
+                done.append(actions[action](incident_id=pk, moderator=moderator, reason=reason, now=now))
+            except DomainError as exc:
+                raise DomainError(
+                    exc.code, f"#{pk}: {exc.detail}", field=exc.field, status_code=exc.status_code
+                ) from None
+    return done
+
+
+# --- content -------------------------------------------------------------------------------------
+
+
+def incident_move(
+    *, incident_id: int, moderator: Any, point: Point, reason: str = "", now: datetime | None = None
+) -> Incident:
+    """Move a live incident's point (inside the deployment area). Ended incidents stay where they ended."""
+    _require_moderator(moderator)
+    point = _checked_point(point)
+    reason = _reason(reason, required=False)
+    now = now or timezone.now()
+    with transaction.atomic():
+        incident = _locked(incident_id)
+        if _current_status(incident, now) not in ACTIVE_STATUSES:
+            raise DomainError("incident_ended", _("This incident has ended; it cannot be moved."), status_code=409)
+        before = _point_dict(incident.point)
+        incident.point = point
+        incident_services._touch(incident, now=now)
+        incident.save()
+        incident_services._event(
+            incident=incident,
+            action="move",
+            before={"point": before},
+            after={"point": _point_dict(point)},
+            actor=moderator,
+            reason=reason,
+            now=now,
+        )
+    return incident
+
+
+def incident_note(*, incident_id: int, moderator: Any, note: str, now: datetime | None = None) -> Incident:
+    """Write the public note of an incident (plain text, at most 1000 characters; empty removes it)."""
+    _require_moderator(moderator)
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise DomainError("too_long", _("The note is limited to %(n)d characters.") % {"n": MAX_NOTE}, field="note")
+    now = now or timezone.now()
+    with transaction.atomic():
+        incident = _locked(incident_id)
+        if incident.note == note:
+            return incident
+        before = incident.note
+        incident.note = note
+        incident_services._touch(incident, now=now)
+        incident.save()
+        incident_services._event(
+            incident=incident,
+            action="note",
+            before={"note": before},
+            after={"note": note},
+            actor=moderator,
+            now=now,
+        )
+    return incident
+
+
+# --- merge and split -----------------------------------------------------------------------------
+
+
+def incidents_merge(
+    *, incident_ids: Iterable[int], moderator: Any, reason: str = "", now: datetime | None = None
+) -> Incident:
+    """Merge two incidents of one kind into the older one (the lower id, which stays stable).
+
+    The survivor must be live. Reports and the votes of devices it has not heard from move to it; its
+    counts, span and expiry are recomputed. The absorbed incident becomes a tombstone: `merged_into`
+    points at the survivor and, since only ended statuses may follow (DESIGN §3), a live one is
+    `rejected` with the reason "merged into #N"; one already ended keeps its status. Both take a
+    version, so the changes feed shows the tombstone and the grown survivor.
+    """
+    _require_moderator(moderator)
+    ids = sorted({int(pk) for pk in incident_ids})
+    if len(ids) != 2:
+        raise DomainError("two_incidents", _("Choose exactly two different incidents to merge."), field="incidents")
+    reason = _reason(reason, required=False)
+    now = now or timezone.now()
+    with transaction.atomic():
+        survivor, absorbed = (_locked(pk) for pk in ids)
+        if survivor.kind != absorbed.kind:
+            raise DomainError("kind_mismatch", _("Only incidents of the same kind can be merged."), status_code=409)
+        if absorbed.merged_into_id is not None:
+            raise DomainError("already_merged", _("#%(id)d was already merged.") % {"id": absorbed.pk}, status_code=409)
+        if _current_status(survivor, now) not in ACTIVE_STATUSES:
+            raise DomainError(
+                "incident_ended",
+                _("The older incident #%(id)d has ended, and ended incidents cannot come back.") % {"id": survivor.pk},
+                status_code=409,
+            )
+        before_survivor, before_absorbed = _snapshot(survivor), _snapshot(absorbed)
+        moved = Report.objects.filter(incident=absorbed).update(incident=survivor)
+        known = set(survivor.votes.values_list("voter_key", flat=True))
+        Vote.objects.filter(incident=absorbed).exclude(voter_key__in=known).update(incident=survivor)
+        _recount(survivor)
+        survivor.first_reported_at = min(survivor.first_reported_at, absorbed.first_reported_at)
+        survivor.last_confirmed_at = max(survivor.last_confirmed_at, absorbed.last_confirmed_at)
+        survivor.expires_at = max(survivor.expires_at, absorbed.expires_at)
+        survivor.burst = survivor.burst or absorbed.burst
+        if not survivor.note:
+            survivor.note = absorbed.note
+        incident_services._touch(survivor, now=now)
+        survivor.save()
+
+        tombstone_reason = f"merged into #{survivor.pk}"
+        if absorbed.status in ACTIVE_STATUSES:
+            check_transition(absorbed.status, Status.REJECTED)
+            absorbed.status = Status.REJECTED
+        absorbed.merged_into = survivor
+        _recount(absorbed)
+        incident_services._touch(absorbed, now=now)
+        absorbed.save()
+
+        incident_services._event(
+            incident=survivor,
+            action="merge",
+            before=before_survivor,
+            after={**_snapshot(survivor), "absorbed": absorbed.pk, "reports_moved": moved},
+            actor=moderator,
+            reason=reason or f"absorbed #{absorbed.pk}",
+            now=now,
+        )
+        incident_services._event(
+            incident=absorbed,
+            action="merged",
+            before=before_absorbed,
+            after={**_snapshot(absorbed), "merged_into": survivor.pk},
+            actor=moderator,
+            reason=f"{tombstone_reason}: {reason}" if reason else tombstone_reason,
+            now=now,
+        )
+    return survivor
+
+
+def report_split(
+    *, report_id: uuid.UUID | str, moderator: Any, reason: str = "", now: datetime | None = None
+) -> Incident:
+    """Take a report out of its incident into a new unverified incident at the report's point.
+
+    The incident must keep at least one other report. Both incidents are recounted and take a version.
+    """
+    _require_moderator(moderator)
+    reason = _reason(reason, required=False)
+    now = now or timezone.now()
+    with transaction.atomic():
+        report = Report.objects.select_for_update().filter(pk=report_id).first()
+        if report is None or report.incident_id is None or report.point is None:
+            raise DomainError("not_found", _("There is no such report on the map."), status_code=404)
+        source = _locked(report.incident_id)
+        if Report.objects.filter(incident=source).count() < 2:
+            raise DomainError(
+                "last_report", _("This is the incident's only report; there is nothing to split."), status_code=409
+            )
+        before = _snapshot(source)
+        ttl = incidents_conf.kind_settings(report.kind).ttl
+        created = Incident(
+            kind=report.kind,
+            point=report.point,
+            status=Status.UNVERIFIED,
+            first_reported_at=report.observed_at,
+            last_confirmed_at=report.observed_at,
+            expires_at=report.observed_at + ttl,
+            reporters=1,
+            created_at=now,
+        )
+        incident_services._touch(created, now=now)
+        created.save(force_insert=True)
+        Report.objects.filter(pk=report.pk).update(incident=created)
+        _recount(source)
+        incident_services._touch(source, now=now)
+        source.save()
+        incident_services._event(
+            incident=source,
+            action="split",
+            before=before,
+            after={**_snapshot(source), "split_into": created.pk, "report": str(report.pk)},
+            actor=moderator,
+            reason=reason,
+            now=now,
+        )
+        incident_services._event(
+            incident=created,
+            action="split_from",
+            before={"incident": source.pk, "report": str(report.pk)},
+            after=_snapshot(created),
+            actor=moderator,
+            reason=reason,
+            now=now,
+        )
+    return created
+
+
+def report_place(*, report_id: uuid.UUID | str, moderator: Any, point: Point, now: datetime | None = None) -> Report:
+    """Put an unlocatable report on the map at `point`, then process it like any located report."""
+    _require_moderator(moderator)
+    point = _checked_point(point)
+    now = now or timezone.now()
+    claimed = Report.objects.filter(pk=report_id, state=ReportState.UNLOCATABLE).update(
+        state=ReportState.RECEIVED, point=point
+    )
+    if not claimed:
+        raise DomainError(
+            "not_unlocatable", _("Only a report that could not be located can be placed."), status_code=409
+        )
+    report = incident_services.report_process(report_id=report_id, now=now)
+    if report is None or report.incident is None:  # pragma: no cover - processing a located report always places it
+        raise DomainError("not_found", _("There is no such report."), status_code=404)
+    incident_services._event(
+        incident=report.incident,
+        action="place",
+        before={"report": str(report.pk), "state": ReportState.UNLOCATABLE},
+        after={"report": str(report.pk), "state": report.state, "point": _point_dict(point)},
+        actor=moderator,
+        now=now,
+    )
+    return report
+
+
+# --- retention -----------------------------------------------------------------------------------
+
+
+def reports_purge_retained(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Remove raw report data (DESIGN §6.8) RETENTION_DAYS after it stopped being needed.
+
+    Purged: the description and typed place, the device hash and the photo file. When: the report's
+    incident ended (or, read-time, expired) at least RETENTION_DAYS ago, or the report never reached an
+    incident (spam, unlocatable) and arrived that long ago. The report row, its point and times stay
+    for the counts and the audit log. Returns how many reports were purged.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=conf.retention_days())
+    ended = Q(incident__status__in=ENDED_STATUSES, incident__updated_at__lte=cutoff) | Q(
+        incident__status__in=ACTIVE_STATUSES, incident__expires_at__lte=cutoff
+    )
+    orphaned = Q(incident__isnull=True, received_at__lte=cutoff) & ~Q(state=ReportState.RECEIVED)
+    total = 0
+    while True:
+        batch = list(Report.objects.filter(purged_at__isnull=True).filter(ended | orphaned).order_by("pk")[:batch_size])
+        if not batch:
+            break
+        for report in batch:
+            if report.photo:
+                report.photo.delete(save=False)
+        Report.objects.filter(pk__in=[report.pk for report in batch]).update(
+            description="", place_text="", reporter_key=None, photo="", photo_approved=False, purged_at=now
+        )
+        total += len(batch)
+        if len(batch) < batch_size:
+            break
+    if total:
+        logger.info("purged raw data of %d reports past retention", total)
+    return total

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+
+@pytest.fixture
+def moderator(db) -> User:
+    user = User.objects.create_user("mod", password="a long passphrase 1")
+    user.groups.add(Group.objects.get_or_create(name="moderators")[0])
+    return user
+
+
+@pytest.fixture
+def citizen(db) -> User:
+    return User.objects.create_user("someone", password="a long passphrase 2")

@@ -1,0 +1,55 @@
+"""Audit rows cannot be changed or deleted: not through the model, a queryset, nor raw SQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from incidents.models import AppendOnlyError, ModerationEvent
+from moderation import services
+from tests.factories import IncidentFactory
+
+
+@pytest.fixture
+def event(moderator) -> ModerationEvent:
+    incident = IncidentFactory()
+    services.incident_reject(incident_id=incident.pk, moderator=moderator, reason="a fake")
+    return ModerationEvent.objects.get(incident=incident)
+
+
+@pytest.mark.django_db
+def test_the_model_refuses_to_change_or_delete_an_event(event):
+    event.reason = "nothing happened"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    assert ModerationEvent.objects.get(pk=event.pk).reason == "a fake"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda: ModerationEvent.objects.update(reason="nothing happened"),
+        lambda: ModerationEvent.objects.all().delete(),
+        lambda: connection.cursor().execute("UPDATE incidents_moderationevent SET reason = 'x'"),
+        lambda: connection.cursor().execute("DELETE FROM incidents_moderationevent"),
+    ],
+    ids=["queryset-update", "queryset-delete", "sql-update", "sql-delete"],
+)
+def test_the_database_refuses_to_change_or_delete_an_event(event, change):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        change()
+    assert ModerationEvent.objects.filter(pk=event.pk, reason="a fake").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_test_flush_still_empties_the_database_between_tests(event):
+    # This test commits its event; the next test below must start from an empty table.
+    assert ModerationEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_committed_event_the_table_is_empty_again():
+    assert ModerationEvent.objects.count() == 0
