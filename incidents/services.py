@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from geo.area import deployment_area_contains
-from geo.geocoding import locate, parse_coordinates
+from geo.geocoding import describe, locate, parse_coordinates
 from geo.spatial import bbox_around
 from incidents import abuse, conf, mapversion
 from incidents.errors import DomainError
@@ -262,13 +262,18 @@ def report_submit(
     return report, True
 
 
-def report_process(*, report_id: uuid.UUID | str, now: datetime | None = None) -> Report | None:
+def report_process(
+    *, report_id: uuid.UUID | str, now: datetime | None = None, geocode_fallback: bool = False
+) -> Report | None:
     """Place a received report on the map: join the nearest active incident of its kind within the
-    kind's merge radius, or open a new one (DESIGN §3).
+    kind's merge radius, or open a new one (DESIGN §3). A report with only place text is geocoded
+    first; one that no place or several places could match, or that lands outside the deployment
+    area, becomes `unlocatable`. A new incident is named by reverse geocoding its point.
 
     Safe to run twice: the report is claimed by a conditional update inside the same transaction as
     the merge, so a second run (or a run after a crash) finds it already processed or untouched.
-    Geocoding happens before the transaction, never inside it.
+    Geocoding happens before the transaction, never inside it; its network errors (geopy's) reach the
+    caller to retry, unless `geocode_fallback` lets the offline gazetteer answer instead.
     """
     report = Report.objects.filter(pk=report_id).first()
     if report is None or report.state != ReportState.RECEIVED:
@@ -276,7 +281,7 @@ def report_process(*, report_id: uuid.UUID | str, now: datetime | None = None) -
 
     point = report.point
     if point is None:
-        point = locate(report.place_text)
+        point = locate(report.place_text, fallback=geocode_fallback)
         if point is None or not deployment_area_contains(point):
             Report.objects.filter(pk=report.pk, state=ReportState.RECEIVED).update(
                 state=ReportState.UNLOCATABLE, processed_at=now or timezone.now()
@@ -284,6 +289,7 @@ def report_process(*, report_id: uuid.UUID | str, now: datetime | None = None) -
             abuse.report_network_take(report_id=report.pk)
             report.refresh_from_db()
             return report
+    place = "" if _place_known_near(kind=report.kind, point=point) else describe(point, fallback=geocode_fallback)
 
     with transaction.atomic():
         _merge_lock(report.kind)
@@ -296,9 +302,9 @@ def report_process(*, report_id: uuid.UUID | str, now: datetime | None = None) -
             return report
         incident = _incident_for(kind=report.kind, point=point, now=now)
         if incident is None:
-            incident = _incident_open(report=report, point=point, now=now)
+            incident = _incident_open(report=report, point=point, now=now, place=place)
         else:
-            _incident_join(incident=incident, report=report, now=now)
+            _incident_join(incident=incident, report=report, now=now, place=place)
         Report.objects.filter(pk=report.pk).update(incident=incident)
     # Redis is asked after the merge's transaction, so that a slow Redis never holds the merge lock.
     _incident_burst_check(incident_id=incident.pk, report=report, now=now)
@@ -363,11 +369,29 @@ def _incident_for(*, kind: str, point: Point, now: datetime) -> Incident | None:
     return Incident.objects.select_for_update().get(pk=nearest)
 
 
-def _incident_open(*, report: Report, point: Point, now: datetime) -> Incident:
+def _place_known_near(*, kind: str, point: Point) -> bool:
+    """Whether the incident this point would join already has a name, so that no lookup is spent on it
+    (a read before the merge's transaction: at worst a name is looked up and not used)."""
+    radius = conf.kind_settings(kind).merge_radius_m
+    return (
+        Incident.objects.filter(
+            kind=kind,
+            status__in=ACTIVE_STATUSES,
+            expires_at__gt=timezone.now(),
+            point__bboverlaps=bbox_around(point, radius),
+            point__distance_lte=(point, D(m=radius)),
+        )
+        .exclude(place="")
+        .exists()
+    )
+
+
+def _incident_open(*, report: Report, point: Point, now: datetime, place: str = "") -> Incident:
     ttl = conf.kind_settings(report.kind).ttl
     incident = Incident(
         kind=report.kind,
         point=point,
+        place=place[: Incident._meta.get_field("place").max_length],
         status=Status.UNVERIFIED,
         first_reported_at=report.observed_at,
         last_confirmed_at=report.observed_at,
@@ -380,8 +404,10 @@ def _incident_open(*, report: Report, point: Point, now: datetime) -> Incident:
     return incident
 
 
-def _incident_join(*, incident: Incident, report: Report, now: datetime) -> None:
+def _incident_join(*, incident: Incident, report: Report, now: datetime, place: str = "") -> None:
     ttl = conf.kind_settings(report.kind).ttl
+    if not incident.place and place:
+        incident.place = place[: Incident._meta.get_field("place").max_length]
     key = report.reporter_key
     counted = key is not None and Report.objects.filter(incident=incident, reporter_key=key).exists()
     if not counted:

@@ -8,14 +8,29 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 
+from geo.geocoding import NETWORK_ERRORS
 from incidents import services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="incidents.process_report", soft_time_limit=60, time_limit=90)
-def process_report(report_id: str) -> str | None:
-    report = services.report_process(report_id=report_id)
+@shared_task(
+    bind=True,
+    name="incidents.process_report",
+    soft_time_limit=60,
+    time_limit=90,
+    # Only geocoding's network errors are retried: exponential backoff with full jitter, capped. They are
+    # raised before the merge's transaction opens, so no retry ever repeats half a write.
+    autoretry_for=NETWORK_ERRORS,
+    max_retries=settings.GEOCODER_RETRIES,
+    retry_backoff=settings.GEOCODER_RETRY_BACKOFF_S,
+    retry_backoff_max=settings.GEOCODER_RETRY_BACKOFF_MAX_S,
+    retry_jitter=True,
+)
+def process_report(self, report_id: str) -> str | None:
+    # The last try lets the offline gazetteer answer (logged and counted) instead of failing the report.
+    last_try = self.request.retries >= (self.max_retries or 0)
+    report = services.report_process(report_id=report_id, geocode_fallback=last_try)
     return report.state if report is not None else None
 
 

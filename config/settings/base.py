@@ -196,6 +196,21 @@ INCIDENT_KINDS = {
     },
 }
 
+# --- Geocoding (geo/geocoding.py): place names to points and points to names ---
+GEOCODER = env_choice("GEOCODER", "gazetteer", ("gazetteer", "nominatim", "chain"))
+NOMINATIM_URL = env_url("NOMINATIM_URL", None, schemes=("https", "http"))
+if GEOCODER != "gazetteer" and not NOMINATIM_URL:
+    raise ImproperlyConfigured(f"GEOCODER={GEOCODER} needs NOMINATIM_URL, the address of a Nominatim service.")
+NOMINATIM_USER_AGENT = env_str("NOMINATIM_USER_AGENT", "Alcabala/0.1")
+NOMINATIM_RATE_PER_S = env_float("NOMINATIM_RATE_PER_S", 1, minimum=0.01)
+NOMINATIM_MAX_WAIT_S = env_float("NOMINATIM_MAX_WAIT_S", 20, minimum=0)
+NOMINATIM_TIMEOUT_S = env_float("NOMINATIM_TIMEOUT_S", 5, minimum=0.1)
+NOMINATIM_LANGUAGE = env_str("NOMINATIM_LANGUAGE", "es")
+GEOCODER_CACHE_TTL_S = env_int("GEOCODER_CACHE_TTL_S", 2592000, minimum=0)
+GEOCODER_RETRIES = env_int("GEOCODER_RETRIES", 5, minimum=0, maximum=20)
+GEOCODER_RETRY_BACKOFF_S = env_int("GEOCODER_RETRY_BACKOFF_S", 2, minimum=1)
+GEOCODER_RETRY_BACKOFF_MAX_S = env_int("GEOCODER_RETRY_BACKOFF_MAX_S", 120, minimum=1)
+
 # --- Celery (broker timeouts are short so that no web request hangs while Redis is down) ---
 EXPIRE_INTERVAL_S = env_int("EXPIRE_INTERVAL_S", 60, minimum=1)
 SWEEP_INTERVAL_S = env_int("SWEEP_INTERVAL_S", 60, minimum=1)
