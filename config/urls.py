@@ -9,6 +9,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", include("incidents.api.urls")),
+    path("moderate/", include("moderation.urls")),
+    path("api/moderation/v1/", include("moderation.api.urls")),
     path("admin/", admin.site.urls),
     path("", include("incidents.urls")),
 ]

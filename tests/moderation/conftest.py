@@ -14,3 +14,24 @@ def moderator(db) -> User:
 @pytest.fixture
 def citizen(db) -> User:
     return User.objects.create_user("someone", password="a long passphrase 2")
+
+
+def verify(client, user):
+    """Log `user` in on `client` with a confirmed TOTP device already verified in this session."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="default", confirmed=True
+    )
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+@pytest.fixture
+def mod_client(client, moderator):
+    verify(client, moderator)
+    return client

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.gis.geos import GEOSGeometry, Point
+from django.utils.translation import gettext_lazy as _
+from leaflet.forms.widgets import LeafletWidget
+
+from geo.geocoding import parse_coordinates
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(render_value=False))
+    otp_token = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=8,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class TokenForm(forms.Form):
+    otp_token = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+
+class PointForm(forms.Form):
+    """A point from django-leaflet's map widget, or typed as "lat, lon" for those who work from the keyboard."""
+
+    point = forms.CharField(required=False, widget=LeafletWidget(attrs={"geom_type": "Point"}))
+    coordinates = forms.CharField(label=_("Or type lat, lon"), required=False, max_length=60)
+    reason = forms.CharField(label=_("Reason (for the audit log)"), required=False, max_length=1000)
+
+    def __init__(self, *args, csp_nonce: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["point"].widget.csp_nonce = csp_nonce
+
+    def clean(self) -> dict:
+        data = super().clean()
+        point: Point | None = None
+        if data.get("coordinates"):
+            point = parse_coordinates(data["coordinates"])
+            if point is None:
+                raise forms.ValidationError(_("Type the coordinates as lat, lon, e.g. 10.48, -66.90."))
+        elif data.get("point"):
+            try:
+                geometry = GEOSGeometry(data["point"], srid=4326)
+            except (ValueError, TypeError):
+                geometry = None
+            if geometry is None or geometry.geom_type != "Point":
+                raise forms.ValidationError(_("Put one point on the map."))
+            point = Point(geometry.x, geometry.y, srid=4326)
+        if point is None:
+            raise forms.ValidationError(_("Put the point on the map or type its coordinates."))
+        data["location"] = point
+        return data

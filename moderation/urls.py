@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from moderation import views
+
+app_name = "moderation"
+
+urlpatterns = [
+    path("", views.queue_view, name="queue"),
+    path("login", views.login_view, name="login"),
+    path("verify", views.verify_view, name="verify"),
+    path("setup", views.setup_view, name="setup"),
+    path("logout", views.logout_view, name="logout"),
+    path("bulk", views.bulk_view, name="bulk"),
+    path("incidents/<int:incident_id>", views.incident_view, name="incident"),
+    path("incidents/<int:incident_id>/act", views.act_view, name="act"),
+    path("incidents/<int:incident_id>/audit", views.audit_view, name="audit"),
+    path("reports/<uuid:report_id>/photo", views.photo_view, name="photo"),
+    path("reports/<uuid:report_id>/place", views.place_view, name="place"),
+    path("reports/<uuid:report_id>/split", views.split_view, name="split"),
+]

@@ -1,0 +1,393 @@
+"""The moderators' pages: thin views over moderation.services and moderation.selectors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.gis.geos import Polygon
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp import match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from incidents import conf as incidents_conf
+from incidents.errors import DomainError
+from incidents.models import Status
+from moderation import conf, selectors, services, throttle
+from moderation.forms import LoginForm, PointForm, TokenForm
+
+ViewFunc = Callable[..., HttpResponse]
+
+
+def _denied(request: HttpRequest) -> HttpResponse:
+    return render(request, "moderation/denied.html", status=403)
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+        return target
+    return default
+
+
+def _may_log_in(user) -> bool:
+    return user is not None and user.is_active and (user.is_staff or conf.is_moderator(user))
+
+
+def moderator_required(view: ViewFunc) -> ViewFunc:
+    """Moderators with a verified second factor only: 403 for everyone else, and a moderator who has
+    not given the second factor in this session is sent to give it."""
+
+    @wraps(view)
+    @never_cache
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not conf.is_moderator(user):
+            return _denied(request)
+        if not user.is_verified():
+            query = urlencode({"next": request.get_full_path()})
+            return HttpResponseRedirect(f"{reverse('moderation:verify')}?{query}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _locked_out(request: HttpRequest, form, wait: int) -> HttpResponse:
+    minutes = max(1, -(-wait // 60))
+    form.add_error(None, _("Too many failed log-ins. Try again in %(minutes)d minutes.") % {"minutes": minutes})
+    return render(request, "moderation/login.html", {"form": form, "next": _next_url(request, "")}, status=429)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    """Password and TOTP code in one step; failures are throttled per account and per hashed network."""
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        wait = throttle.login_locked(request, username=username)
+        if wait:
+            return _locked_out(request, form, wait)
+        user = authenticate(request, username=username, password=form.cleaned_data["password"])
+        device = None
+        if _may_log_in(user):
+            devices = TOTPDevice.objects.devices_for_user(user, confirmed=True)
+            if devices.exists():
+                device = (
+                    match_token(user, form.cleaned_data["otp_token"].strip())
+                    if form.cleaned_data["otp_token"]
+                    else None
+                )
+                if device is None:
+                    user = None
+        else:
+            user = None
+        if user is None:
+            throttle.login_failed(request, username=username)
+            form.add_error(None, _("The user name, password or code is not right."))
+            return render(request, "moderation/login.html", {"form": form, "next": _next_url(request, "")}, status=400)
+        throttle.login_succeeded(request, username=username)
+        login(request, user)
+        if device is not None:
+            otp_login(request, device)
+            return HttpResponseRedirect(_next_url(request, reverse("moderation:queue")))
+        query = urlencode({"next": _next_url(request, reverse("moderation:queue"))})
+        return HttpResponseRedirect(f"{reverse('moderation:setup')}?{query}")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "moderation/login.html", {"form": form, "next": _next_url(request, "")}, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify_view(request: HttpRequest) -> HttpResponse:
+    """A logged-in moderator or staff member who has not given the second factor in this session."""
+    user = request.user
+    if not _may_log_in(user):
+        return _denied(request)
+    if not TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
+        return HttpResponseRedirect(f"{reverse('moderation:setup')}?{urlencode({'next': _next_url(request, '')})}")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        wait = throttle.login_locked(request, username=user.get_username())
+        if wait:
+            form.add_error(None, _("Too many failed codes. Try again later."))
+            return render(request, "moderation/verify.html", {"form": form, "next": _next_url(request, "")}, status=429)
+        device = match_token(user, form.cleaned_data["otp_token"].strip())
+        if device is not None:
+            otp_login(request, device)
+            throttle.login_succeeded(request, username=user.get_username())
+            return HttpResponseRedirect(_next_url(request, reverse("moderation:queue")))
+        throttle.login_failed(request, username=user.get_username())
+        form.add_error(None, _("That code is not right."))
+    return render(
+        request,
+        "moderation/verify.html",
+        {"form": form, "next": _next_url(request, "")},
+        status=400 if form.errors else 200,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def setup_view(request: HttpRequest) -> HttpResponse:
+    """Enrol a TOTP device for an account that has none yet; confirming one code completes the log-in."""
+    user = request.user
+    if not _may_log_in(user):
+        return _denied(request)
+    if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
+        return HttpResponseRedirect(f"{reverse('moderation:verify')}?{urlencode({'next': _next_url(request, '')})}")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["otp_token"].strip()):
+            device.confirmed = True
+            device.save()
+            otp_login(request, device)
+            return HttpResponseRedirect(_next_url(request, reverse("moderation:queue")))
+        throttle.login_failed(request, username=user.get_username())
+        form.add_error(None, _("That code is not right."))
+    import base64
+
+    secret = base64.b32encode(device.bin_key).decode()
+    context = {"form": form, "secret": secret, "config_url": device.config_url, "next": _next_url(request, "")}
+    return render(request, "moderation/setup.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return HttpResponseRedirect(reverse("moderation:login"))
+
+
+# --- the queue and incidents ---------------------------------------------------------------------
+
+
+def _bbox(text: str) -> Polygon | None:
+    if not text.strip():
+        return None
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or values[0] >= values[2] or values[1] >= values[3]:
+        raise DomainError("invalid_bbox", _("The area is minLon,minLat,maxLon,maxLat."), field="area")
+    return Polygon.from_bbox(tuple(values))
+
+
+def _map_data(points: list[dict], *, height: str = "small") -> dict:
+    return {
+        "tiles": settings.MAP_TILE_URL,
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "bbox": list(incidents_conf_area_bbox()),
+        "points": points,
+        "size": height,
+    }
+
+
+def incidents_conf_area_bbox() -> tuple[float, ...]:
+    from geo.area import deployment_area
+
+    return deployment_area().extent
+
+
+def _incident_point(incident) -> dict:
+    return {"lat": incident.point.y, "lon": incident.point.x, "label": f"#{incident.pk} {incident.kind}"}
+
+
+@moderator_required
+def queue_view(request: HttpRequest) -> HttpResponse:
+    kinds = [kind for kind in request.GET.getlist("kind") if kind]
+    statuses = [status for status in request.GET.getlist("status") if status]
+    unknown = [kind for kind in kinds if kind not in incidents_conf.KINDS] + [
+        status for status in statuses if status not in Status.values
+    ]
+    try:
+        if unknown:
+            raise DomainError("invalid_filter", _("Unknown filter value: %(value)s") % {"value": unknown[0]})
+        bbox = _bbox(request.GET.get("area", ""))
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return render(request, "moderation/queue.html", {"queue": None, "filters": request.GET}, status=400)
+    queue = selectors.moderation_queue(kinds=kinds, statuses=statuses, bbox=bbox)
+    points = [_incident_point(incident) for incident in queue.new + queue.bursts]
+    context = {
+        "queue": queue,
+        "filters": request.GET,
+        "kinds": incidents_conf.KINDS,
+        "statuses": Status.choices,
+        "chosen_kinds": kinds,
+        "chosen_statuses": statuses or [Status.UNVERIFIED],
+        "map_data": _map_data(points),
+    }
+    return render(request, "moderation/queue.html", context)
+
+
+@moderator_required
+def incident_view(request: HttpRequest, incident_id: int) -> HttpResponse:
+    incident = selectors.incident_for_moderation(incident_id=incident_id)
+    if incident is None:
+        raise Http404
+    reports = list(selectors.incident_reports(incident=incident))
+    points = [_incident_point(incident)] + [
+        {"lat": r.point.y, "lon": r.point.x, "label": r.observed_at.strftime("%H:%M"), "report": True}
+        for r in reports
+        if r.point is not None
+    ]
+    move_form = PointForm(initial={"point": incident.point.geojson}, csp_nonce=request.csp_nonce, prefix="move")
+    context = {
+        "incident": incident,
+        "status": selectors.effective_status(incident),
+        "reports": reports,
+        "distinct_reporters": len({r.reporter_key or r.pk for r in reports}),
+        "map_data": _map_data(points),
+        "move_form": move_form,
+        "now": timezone.now(),
+    }
+    return render(request, "moderation/incident.html", context)
+
+
+@moderator_required
+def audit_view(request: HttpRequest, incident_id: int) -> HttpResponse:
+    incident = selectors.incident_for_moderation(incident_id=incident_id)
+    if incident is None:
+        raise Http404
+    events = selectors.incident_audit(incident=incident)
+    return render(request, "moderation/audit.html", {"incident": incident, "events": events})
+
+
+def _back(request: HttpRequest, incident_id: int | None) -> HttpResponse:
+    default = reverse("moderation:incident", args=[incident_id]) if incident_id else reverse("moderation:queue")
+    return HttpResponseRedirect(_next_url(request, default), status=303)
+
+
+@moderator_required
+@require_POST
+def act_view(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """One action on one incident, named by the `action` field."""
+    action = request.POST.get("action", "")
+    reason = request.POST.get("reason", "")
+    user = request.user
+    try:
+        if action == "verify":
+            services.incident_verify(incident_id=incident_id, moderator=user, reason=reason)
+            messages.success(request, _("#%(id)d verified.") % {"id": incident_id})
+        elif action == "reject":
+            services.incident_reject(incident_id=incident_id, moderator=user, reason=reason)
+            messages.success(request, _("#%(id)d rejected.") % {"id": incident_id})
+        elif action == "clear":
+            services.incident_clear(incident_id=incident_id, moderator=user, reason=reason)
+            messages.success(request, _("#%(id)d cleared.") % {"id": incident_id})
+        elif action == "note":
+            services.incident_note(incident_id=incident_id, moderator=user, note=request.POST.get("note", ""))
+            messages.success(request, _("The public note is saved."))
+        elif action == "merge":
+            try:
+                other = int(request.POST.get("other", "").strip().lstrip("#"))
+            except ValueError:
+                raise DomainError("invalid", _("Give the number of the other incident."), field="other") from None
+            survivor = services.incidents_merge(incident_ids=[incident_id, other], moderator=user, reason=reason)
+            messages.success(request, _("Merged into #%(id)d.") % {"id": survivor.pk})
+            return HttpResponseRedirect(reverse("moderation:incident", args=[survivor.pk]), status=303)
+        elif action == "move":
+            form = PointForm(request.POST, prefix="move")
+            if not form.is_valid():
+                raise DomainError("invalid", " ".join(form.non_field_errors()) or _("Put one point on the map."))
+            services.incident_move(
+                incident_id=incident_id,
+                moderator=user,
+                point=form.cleaned_data["location"],
+                reason=form.cleaned_data.get("reason", ""),
+            )
+            messages.success(request, _("The point is moved."))
+        else:
+            raise DomainError("unknown_action", _("Unknown action."), field="action")
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        response = _back(request, incident_id)
+        return response
+    return _back(request, incident_id)
+
+
+@moderator_required
+@require_POST
+def bulk_view(request: HttpRequest) -> HttpResponse:
+    try:
+        ids = [int(value) for value in request.POST.getlist("incident")]
+        done = services.incidents_bulk(
+            incident_ids=ids,
+            action=request.POST.get("action", ""),
+            moderator=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, _("%(count)d incidents updated.") % {"count": len(done)})
+    except ValueError:
+        messages.error(request, _("Choose incidents from the list."))
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    return HttpResponseRedirect(_next_url(request, reverse("moderation:queue")), status=303)
+
+
+@moderator_required
+@require_POST
+def split_view(request: HttpRequest, report_id) -> HttpResponse:
+    try:
+        created = services.report_split(
+            report_id=report_id, moderator=request.user, reason=request.POST.get("reason", "")
+        )
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return HttpResponseRedirect(_next_url(request, reverse("moderation:queue")), status=303)
+    messages.success(request, _("The report is now incident #%(id)d.") % {"id": created.pk})
+    return HttpResponseRedirect(reverse("moderation:incident", args=[created.pk]), status=303)
+
+
+@moderator_required
+@require_http_methods(["GET", "POST"])
+def place_view(request: HttpRequest, report_id) -> HttpResponse:
+    """Put an unlocatable report on the map with django-leaflet's widget (or typed coordinates)."""
+    report = selectors.report_for_moderation(report_id=report_id)
+    if report is None:
+        raise Http404
+    form = PointForm(request.POST or None, csp_nonce=request.csp_nonce)
+    if request.method == "POST" and form.is_valid():
+        try:
+            placed = services.report_place(
+                report_id=report.pk, moderator=request.user, point=form.cleaned_data["location"]
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, _("The report is on the map."))
+            return HttpResponseRedirect(reverse("moderation:incident", args=[placed.incident_id]), status=303)
+    status = 400 if form.errors else 200
+    return render(request, "moderation/place.html", {"report": report, "form": form}, status=status)
+
+
+@moderator_required
+def photo_view(request: HttpRequest, report_id) -> HttpResponse:
+    """Stream a report's private photo to a moderator; photos have no public URL (DESIGN §6.3)."""
+    report = selectors.report_for_moderation(report_id=report_id)
+    if report is None or not report.photo:
+        raise Http404
+    try:
+        handle = report.photo.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = "inline"
+    return response
