@@ -302,7 +302,8 @@ def incidents_merge(
             check_transition(absorbed.status, Status.REJECTED)
             absorbed.status = Status.REJECTED
         absorbed.merged_into = survivor
-        _recount(absorbed)
+        # The tombstone keeps the counts the public knew it by, so it stays visible as ended where it was
+        # visible, and clients that kept a copy learn that it ended.
         incident_services._touch(absorbed, now=now)
         absorbed.save()
 
