@@ -5,6 +5,7 @@ from django.urls import path
 from incidents import views
 
 urlpatterns = [
+    path("", views.live_map, name="map"),
     path("report", views.report, name="report"),
     path("report/status/<uuid:report_id>", views.report_status, name="report-status"),
     path("report/status/<uuid:report_id>/vote", views.report_status_vote, name="report-status-vote"),

@@ -8,7 +8,7 @@ import uuid
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from incidents import abuse, selectors, services
 from incidents.api.geojson import feature
 from incidents.errors import DomainError
 from incidents.forms import ReportForm
+from incidents.models import Kind
 
 DEVICE_COOKIE = "alc_device"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
@@ -73,6 +74,63 @@ def _js_strings() -> dict[str, str]:
         "offline": _("You are offline. Reports are kept on this phone and sent later."),
         "photoTooBig": _("The photo is larger than 8 MB; choose a smaller one."),
     }
+
+
+def _map_strings() -> dict[str, str]:
+    """The live map's words, handed to its script as JSON like the report page's."""
+    return {
+        **{f"kind.{value}": label for value, label in Kind.choices},
+        "verified": _("Verified by a moderator"),
+        "unconfirmed": _("Unconfirmed"),
+        "unconfirmedShort": _("unconfirmed"),
+        "confidence": _("Confidence: {pct}%"),
+        "firstReport": _("First reported {when}"),
+        "lastReport": _("Last confirmed {when}"),
+        "reporters": _("Reporters: {n}"),
+        "votes": _("Still there: {yes} · Gone: {no}"),
+        "note": _("Moderator's note"),
+        "stillThere": _("Still there"),
+        "gone": _("Gone"),
+        "voted": _("Thank you. Your answer was counted."),
+        "voteEnded": _("This has already ended."),
+        "voteBusy": _("Too many answers from here; try again later."),
+        "voteFailed": _("Could not send your answer. Try again."),
+        "updated": _("Updated {n} s ago"),
+        "updatedMin": _("Updated {n} min ago"),
+        "loading": _("Loading…"),
+        "offline": _("Offline: showing what was last loaded"),
+        "failed": _("Could not reach the server; retrying"),
+        "noTiles": _("The background map is unavailable; incidents are still shown."),
+        "locateFailed": _("Could not get your position."),
+        "reportHere": _("Report here"),
+        "noPlace": _("Unnamed place"),
+        "cluster": _("{n} incidents: zoom in"),
+    }
+
+
+def _changes_url() -> str:
+    """The changes feed's path, or "" while there is none: the page then polls the incident list."""
+    try:
+        return reverse("api:incident-changes")
+    except NoReverseMatch:
+        return ""
+
+
+@never_cache
+@require_GET
+def live_map(request: HttpRequest) -> HttpResponse:
+    """The live map. Everything on it comes from the public API; this page only frames it."""
+    context = {
+        "kinds": Kind.choices,
+        "tile_url": settings.MAP_TILE_URL,
+        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        "poll_ms": settings.MAP_POLL_INTERVAL_S * 1000,
+        "time_step_s": settings.PUBLIC_TIME_STEP_S,
+        "changes_url": _changes_url(),
+        "js_strings": _map_strings(),
+        **_area_context(),
+    }
+    return render(request, "incidents/map.html", context)
 
 
 @never_cache

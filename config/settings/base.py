@@ -269,6 +269,8 @@ MAP_TILE_URL = (
 MAP_TILE_ATTRIBUTION = env_str(
     "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
 )
+# Seconds between the live map's polls of the changes feed (it also polls on focus and when back online).
+MAP_POLL_INTERVAL_S = env_int("MAP_POLL_INTERVAL_S", 20, minimum=1, maximum=3600)
 
 
 def _origin(url: str) -> str:

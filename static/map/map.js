@@ -1,0 +1,626 @@
+/* Alcabala's live map: public incidents from the API, clustered and drawn on one canvas, kept live by polling.
+ * User text (place, note) only ever reaches the page through textContent. */
+/* global L, Supercluster */
+
+const box = document.getElementById("map");
+const T = JSON.parse(document.getElementById("i18n").textContent);
+const KINDS = ["checkpoint", "roadblock", "militia", "hazard"];
+const ENDED = new Set(["cleared", "expired", "rejected"]);
+const styles = getComputedStyle(document.documentElement);
+const COLOR = Object.fromEntries(KINDS.map((k) => [k, styles.getPropertyValue(`--${k}`).trim() || "#333"]));
+const POLL_MS = Math.max(200, Number(box.dataset.pollMs) || 20000);
+const STEP_MS = (Number(box.dataset.timeStepS) || 300) * 1000;
+const LANG = document.documentElement.lang || "es";
+const fmt = (text, values) => text.replace(/\{(\w+)\}/g, (all, key) => (key in values ? String(values[key]) : all));
+
+// --- state kept in the URL, so that a shared link shows the same view ---------------------------------------------
+const query = new URLSearchParams(location.search);
+const state = {
+  kinds: new Set(query.has("kind") ? query.get("kind").split(",").filter((k) => KINDS.includes(k)) : KINDS),
+  within: ["1", "6", "24"].includes(query.get("within")) ? Number(query.get("within")) : 0,
+  verified: query.get("verified") === "1",
+};
+
+function writeUrl() {
+  const q = new URLSearchParams();
+  if (state.kinds.size < KINDS.length) q.set("kind", [...state.kinds].join(","));
+  if (state.within) q.set("within", String(state.within));
+  if (state.verified) q.set("verified", "1");
+  const c = map.getCenter();
+  q.set("z", String(map.getZoom()));
+  q.set("lat", c.lat.toFixed(5));
+  q.set("lon", c.lng.toFixed(5));
+  history.replaceState(null, "", `${location.pathname}?${q}`);
+  reportHere.href = `${box.dataset.report}?lat=${c.lat.toFixed(5)}&lon=${c.lng.toFixed(5)}`;
+}
+
+// --- the map --------------------------------------------------------------------------------------------------
+const [w, s, e, n] = box.dataset.bbox.split(",").map(Number);
+const area = L.latLngBounds([s, w], [n, e]);
+const map = L.map(box, { zoomControl: true, minZoom: 4, maxZoom: 18, maxBounds: area.pad(0.5), worldCopyJump: false });
+const tiles = L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: box.dataset.attribution });
+let tileFailures = 0;
+let tileLoads = 0;
+tiles.on("tileerror", () => {
+  tileFailures += 1;
+  if (tileLoads === 0 && tileFailures >= 2) {
+    box.classList.add("no-tiles");
+    const note = document.getElementById("tiles-note");
+    note.textContent = T.noTiles;
+    note.hidden = false;
+  }
+});
+tiles.on("tileload", () => {
+  tileLoads += 1;
+  box.classList.remove("no-tiles");
+  document.getElementById("tiles-note").hidden = true;
+});
+tiles.addTo(map);
+const lat = Number(query.get("lat"));
+const lon = Number(query.get("lon"));
+const zoom = Number(query.get("z"));
+if (query.has("lat") && query.has("lon") && query.has("z") && area.pad(0.5).contains([lat, lon]) && zoom >= 4 && zoom <= 18) {
+  map.setView([lat, lon], zoom);
+} else {
+  map.fitBounds(area);
+}
+
+// --- the store: every loaded incident by id -----------------------------------------------------------------------
+const store = new Map(); // id -> {id, lon, lat, p}
+let index = null;
+
+function put(feature) {
+  const [x, y] = feature.geometry.coordinates;
+  store.set(feature.id, { id: feature.id, lon: x, lat: y, p: feature.properties });
+}
+
+function shown(item, now) {
+  const p = item.p;
+  if (ENDED.has(p.status)) return false;
+  // Public times are rounded down: past expires_at + one step, it has surely expired.
+  if (Date.parse(p.expires_at) + STEP_MS <= now) return false;
+  if (state.verified && !p.verified) return false;
+  if (state.within && now - Date.parse(p.last_confirmed_at) > state.within * 3600e3) return false;
+  return true;
+}
+
+function rebuild() {
+  const now = Date.now();
+  const points = [];
+  for (const item of store.values()) {
+    if (state.kinds.has(item.p.kind) && shown(item, now)) {
+      points.push({ type: "Feature", geometry: { type: "Point", coordinates: [item.lon, item.lat] }, properties: item });
+    }
+  }
+  index = new Supercluster({
+    radius: 50,
+    maxZoom: 14,
+    minPoints: 3,
+    map: (item) => ({ checkpoint: +(item.p.kind === "checkpoint"), roadblock: +(item.p.kind === "roadblock"),
+      militia: +(item.p.kind === "militia"), hazard: +(item.p.kind === "hazard") }),
+    reduce: (acc, other) => { for (const k of KINDS) acc[k] += other[k]; },
+  });
+  index.load(points);
+  counts();
+  draw();
+  refreshPopup();
+}
+
+// --- live counts: what is in view under the time and verified filters, per kind -----------------------------------
+function counts() {
+  const b = map.getBounds();
+  const now = Date.now();
+  const total = Object.fromEntries(KINDS.map((k) => [k, 0]));
+  for (const item of store.values()) {
+    if (total[item.p.kind] !== undefined && shown(item, now) && b.contains([item.lat, item.lon])) total[item.p.kind] += 1;
+  }
+  for (const k of KINDS) {
+    const node = document.getElementById(`count-${k}`);
+    node.textContent = total[k].toLocaleString(LANG);
+    node.dataset.count = String(total[k]);
+  }
+  box.dataset.shown = String(KINDS.reduce((sum, k) => sum + (state.kinds.has(k) ? total[k] : 0), 0));
+}
+
+// --- drawing: one canvas in its own pane, redrawn on every move -------------------------------------------------
+map.createPane("incidents").style.zIndex = "450";
+const canvas = L.DomUtil.create("canvas", "incidents-canvas", map.getPane("incidents"));
+const ctx = canvas.getContext("2d");
+let hits = [];
+
+function shape(kind, x, y, r) {
+  ctx.beginPath();
+  if (kind === "roadblock") ctx.rect(x - r * 0.9, y - r * 0.9, r * 1.8, r * 1.8);
+  else if (kind === "militia") { ctx.moveTo(x, y - r * 1.2); ctx.lineTo(x + r * 1.2, y); ctx.lineTo(x, y + r * 1.2); ctx.lineTo(x - r * 1.2, y); ctx.closePath(); }
+  else if (kind === "hazard") { ctx.moveTo(x, y - r * 1.2); ctx.lineTo(x + r * 1.15, y + r * 0.85); ctx.lineTo(x - r * 1.15, y + r * 0.85); ctx.closePath(); }
+  else ctx.arc(x, y, r, 0, Math.PI * 2);
+}
+
+function drawIncident(p, x, y, z) {
+  const r = 8;
+  const color = COLOR[p.kind] || "#333";
+  shape(p.kind, x, y, r);
+  if (p.verified) {
+    ctx.setLineDash([]);
+    ctx.fillStyle = color;
+    ctx.fill();
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "#fff";
+    ctx.stroke();
+  } else {
+    ctx.fillStyle = "rgba(255,255,255,0.9)";
+    ctx.fill();
+    ctx.setLineDash([3, 2]);
+    ctx.lineWidth = 2.5;
+    ctx.strokeStyle = color;
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  // Confidence: an arc around the mark, a full ring at 100 %.
+  const c = Math.max(0, Math.min(1, Number(p.confidence) || 0));
+  if (c > 0) {
+    ctx.beginPath();
+    ctx.arc(x, y, r + 4.5, -Math.PI / 2, -Math.PI / 2 + c * Math.PI * 2);
+    ctx.lineWidth = 2.5;
+    ctx.strokeStyle = "#1d2a36";
+    ctx.stroke();
+  }
+  if (!p.verified && z >= 12) {
+    ctx.font = "600 11px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = "#fff";
+    ctx.strokeText(T.unconfirmedShort, x, y + r + 17);
+    ctx.fillStyle = "#5a3b00";
+    ctx.fillText(T.unconfirmedShort, x, y + r + 17);
+  }
+  return r + 5;
+}
+
+function drawCluster(props, x, y) {
+  const count = props.point_count;
+  const r = Math.min(30, 13 + Math.log2(count) * 2);
+  ctx.beginPath();
+  ctx.arc(x, y, r, 0, Math.PI * 2);
+  ctx.fillStyle = "rgba(29,42,54,0.88)";
+  ctx.fill();
+  // The ring shows the share of each kind.
+  let start = -Math.PI / 2;
+  ctx.lineWidth = 4;
+  for (const k of KINDS) {
+    if (!props[k]) continue;
+    const end = start + (props[k] / count) * Math.PI * 2;
+    ctx.beginPath();
+    ctx.arc(x, y, r - 2, start, end);
+    ctx.strokeStyle = COLOR[k];
+    ctx.stroke();
+    start = end;
+  }
+  ctx.fillStyle = "#fff";
+  ctx.font = "700 12px system-ui, sans-serif";
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  ctx.fillText(count >= 1000 ? `${Math.round(count / 100) / 10}k` : String(count), x, y);
+  ctx.textBaseline = "alphabetic";
+  return r;
+}
+
+let frame = 0;
+function draw() {
+  if (frame) return;
+  frame = requestAnimationFrame(() => { frame = 0; paint(); });
+}
+
+function paint() {
+  const size = map.getSize();
+  const ratio = window.devicePixelRatio || 1;
+  if (canvas.width !== size.x * ratio || canvas.height !== size.y * ratio) {
+    canvas.width = size.x * ratio;
+    canvas.height = size.y * ratio;
+    canvas.style.width = `${size.x}px`;
+    canvas.style.height = `${size.y}px`;
+  }
+  L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([0, 0]));
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, size.x, size.y);
+  hits = [];
+  if (!index) return;
+  const b = map.getBounds().pad(0.1);
+  const z = Math.round(map.getZoom());
+  const west = Math.max(-180, b.getWest());
+  const east = Math.min(180, b.getEast());
+  const items = index.getClusters([west, Math.max(-85, b.getSouth()), east, Math.min(85, b.getNorth())], z);
+  for (const item of items) {
+    const [x0, y0] = item.geometry.coordinates;
+    const pt = map.latLngToContainerPoint([y0, x0]);
+    if (item.properties.cluster) {
+      hits.push({ x: pt.x, y: pt.y, r: drawCluster(item.properties, pt.x, pt.y), cluster: item.properties.cluster_id, at: [y0, x0] });
+    } else {
+      const it = item.properties;
+      hits.push({ x: pt.x, y: pt.y, r: drawIncident(it.p, pt.x, pt.y, z), id: it.id });
+    }
+  }
+  box.dataset.drawn = String(items.length);
+}
+
+map.on("move", draw);
+map.on("zoomstart", () => { canvas.style.visibility = "hidden"; });
+map.on("zoomend", () => { canvas.style.visibility = ""; draw(); });
+map.on("resize", draw);
+map.on("moveend", () => { counts(); writeUrl(); ensureLoaded(); });
+
+function hitAt(point) {
+  let best = null;
+  let bestD = Infinity;
+  for (const h of hits) {
+    const d = Math.hypot(h.x - point.x, h.y - point.y);
+    if (d <= h.r + 6 && d < bestD) { best = h; bestD = d; }
+  }
+  return best;
+}
+
+map.on("click", (event) => {
+  const h = hitAt(event.containerPoint);
+  if (!h) return;
+  if (h.cluster !== undefined) {
+    map.setView(h.at, Math.min(index.getClusterExpansionZoom(h.cluster), 18));
+  } else {
+    openIncident(h.id);
+  }
+});
+map.on("mousemove", (event) => { box.style.cursor = hitAt(event.containerPoint) ? "pointer" : ""; });
+
+// --- popups, built from DOM nodes --------------------------------------------------------------------------------
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const relative = new Intl.RelativeTimeFormat(LANG, { numeric: "auto" });
+function ago(iso) {
+  const seconds = (Date.parse(iso) - Date.now()) / 1000;
+  const abs = Math.abs(seconds);
+  if (abs < 60) return relative.format(0, "minute");
+  if (abs < 3600) return relative.format(Math.round(seconds / 60), "minute");
+  if (abs < 86400) return relative.format(Math.round(seconds / 3600), "hour");
+  return relative.format(Math.round(seconds / 86400), "day");
+}
+
+let popup = null;
+let popupId = null;
+
+function popupContent(item) {
+  const p = item.p;
+  const root = el("div", "pop");
+  root.dataset.id = String(item.id);
+  root.append(el("h3", "", T[`kind.${p.kind}`] || p.kind));
+  root.append(el("p", "place", p.place || T.noPlace));
+  root.append(el("p", `st ${p.verified ? "ok" : "unconf"}`, p.verified ? T.verified : T.unconfirmed));
+  const pct = Math.round((Number(p.confidence) || 0) * 100);
+  root.append(el("p", "confidence", fmt(T.confidence, { pct })));
+  const meter = el("meter");
+  meter.min = 0;
+  meter.max = 100;
+  meter.value = pct;
+  meter.setAttribute("aria-hidden", "true");
+  root.append(meter);
+  root.append(el("p", "muted", fmt(T.firstReport, { when: ago(p.first_reported_at) })));
+  root.append(el("p", "muted", fmt(T.lastReport, { when: ago(p.last_confirmed_at) })));
+  root.append(el("p", "muted", fmt(T.reporters, { n: p.reporters })));
+  root.append(el("p", "muted", fmt(T.votes, { yes: p.still_there, no: p.gone })));
+  if (p.note) {
+    root.append(el("p", "note-title", T.note));
+    root.append(el("p", "note", p.note));
+  }
+  const votes = el("div", "votes");
+  const yes = el("button", "secondary vote-yes", T.stillThere);
+  const no = el("button", "secondary vote-no", T.gone);
+  yes.type = no.type = "button";
+  const msg = el("p", "msg");
+  msg.setAttribute("role", "status");
+  yes.addEventListener("click", () => vote(item.id, true, msg, [yes, no]));
+  no.addEventListener("click", () => vote(item.id, false, msg, [yes, no]));
+  votes.append(yes, no);
+  root.append(votes, msg);
+  const here = el("a", "button report-here", T.reportHere);
+  here.href = `${box.dataset.report}?lat=${item.lat.toFixed(5)}&lon=${item.lon.toFixed(5)}`;
+  root.append(here);
+  return root;
+}
+
+function openIncident(id) {
+  const item = store.get(id);
+  if (!item) return;
+  popupId = id;
+  popup = L.popup({ maxWidth: 280, autoPanPadding: [20, 60] })
+    .setLatLng([item.lat, item.lon])
+    .setContent(popupContent(item))
+    .openOn(map);
+}
+
+map.on("popupclose", (event) => { if (event.popup === popup) { popup = null; popupId = null; } });
+
+function refreshPopup() {
+  if (popupId === null) return;
+  const item = store.get(popupId);
+  if (!item || !shown(item, Date.now())) { map.closePopup(popup); return; }
+  const msg = popup.getElement()?.querySelector(".msg")?.textContent || "";
+  popup.setLatLng([item.lat, item.lon]).setContent(popupContent(item));
+  const node = popup.getElement()?.querySelector(".msg");
+  if (node) node.textContent = msg;
+}
+
+function device() {
+  let token = localStorage.getItem("alc_device");
+  if (!token) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    localStorage.setItem("alc_device", token);
+  }
+  return token;
+}
+
+async function vote(id, stillThere, msg, buttons) {
+  buttons.forEach((b) => { b.disabled = true; });
+  try {
+    const response = await fetch(box.dataset.votes.replace("/0/", `/${id}/`), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/geo+json, application/json" },
+      body: JSON.stringify({ still_there: stillThere, device: device() }),
+      credentials: "same-origin",
+    });
+    if (response.status === 201) {
+      put(await response.json());
+      rebuild();
+      const node = popup?.getElement()?.querySelector(".msg");
+      (node || msg).textContent = T.voted;
+      return;
+    }
+    msg.textContent = response.status === 409 ? T.voteEnded : response.status === 429 ? T.voteBusy : T.voteFailed;
+  } catch {
+    msg.textContent = T.voteFailed;
+  }
+  buttons.forEach((b) => { b.disabled = false; });
+}
+
+// Long press (or right click): report at that point.
+map.on("contextmenu", (event) => {
+  const link = el("a", "button report-here", T.reportHere);
+  link.href = `${box.dataset.report}?lat=${event.latlng.lat.toFixed(5)}&lon=${event.latlng.lng.toFixed(5)}`;
+  L.popup().setLatLng(event.latlng).setContent(link).openOn(map);
+});
+
+// --- loading ------------------------------------------------------------------------------------------------------
+// Framed on the whole area, the page takes every live incident from the changes feed, which also gives the cursor
+// to poll from. Opened zoomed in (a shared link, a phone zoomed on its town), it fetches only the viewport and its
+// margin from the list, by bbox, and fetches again when the view leaves what it has; zooming out to the whole area
+// switches to the first way.
+const PAGE = 10000;
+const api = box.dataset.api;
+const changes = box.dataset.changes;
+let mode = null; // "all": the changes feed, from `cursor`; "view": the list by bbox, from `since`
+let loaded = null; // the bounds whose live incidents are all in the store
+let generation = 0;
+let cursor = null;
+let since = null;
+const tags = new Map(); // url -> ETag of its last answer, sent back as If-None-Match
+
+function bboxParam(b) {
+  return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
+}
+
+function clip(b) {
+  return L.latLngBounds(
+    [Math.max(b.getSouth(), area.getSouth()), Math.max(b.getWest(), area.getWest())],
+    [Math.min(b.getNorth(), area.getNorth()), Math.min(b.getEast(), area.getEast())],
+  );
+}
+
+async function getJSON(url, { conditional = false } = {}) {
+  const headers = { Accept: "application/geo+json, application/json" };
+  if (conditional && tags.has(url)) headers["If-None-Match"] = tags.get(url);
+  const response = await fetch(url, { headers, cache: "no-store" });
+  if (response.status === 304) {
+    box.dataset.notModified = String(Number(box.dataset.notModified || 0) + 1);
+    return null;
+  }
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const tag = response.headers.get("ETag");
+  tags.clear(); // only the latest poll's tag is worth keeping
+  if (tag) tags.set(url, tag);
+  return response.json();
+}
+
+async function fetchList(url) {
+  const features = [];
+  let stamp = null;
+  while (url) {
+    const body = await getJSON(url);
+    features.push(...body.features);
+    stamp = stamp || body.timeStamp;
+    const next = (body.links || []).find((link) => link.rel === "next");
+    url = next ? next.href : null;
+  }
+  return { features, stamp };
+}
+
+async function fetchChanges(from) {
+  const features = [];
+  const tombstones = [];
+  let url = changesUrl(from);
+  for (;;) {
+    const body = await getJSON(url, { conditional: true });
+    if (body === null) return null; // 304: nothing changed
+    features.push(...body.features);
+    tombstones.push(...(body.tombstones || []));
+    from = body.next;
+    if (!body.more) break;
+    url = changesUrl(from);
+  }
+  return { features, tombstones, next: from };
+}
+
+function changesUrl(from) {
+  return `${changes}?limit=${PAGE}${from ? `&since=${encodeURIComponent(from)}` : ""}`;
+}
+
+async function ensureLoaded() {
+  if (mode === "all") return;
+  const view = map.getBounds();
+  if (loaded && loaded.contains(clip(view))) return;
+  const want = clip(view.pad(0.5));
+  const mine = ++generation;
+  const started = Date.now();
+  try {
+    if (want.contains(area) && changes) {
+      const all = await fetchChanges(null);
+      if (mine !== generation) return;
+      store.clear();
+      all.features.forEach(put);
+      cursor = all.next;
+      mode = "all";
+      loaded = area;
+    } else {
+      const { features, stamp } = await fetchList(`${api}?limit=${PAGE}&bbox=${bboxParam(want)}`);
+      if (mine !== generation) return;
+      // What lies outside the new viewport is dropped: memory follows the view, not the whole map.
+      store.clear();
+      features.forEach(put);
+      since = rewind(stamp);
+      mode = "view";
+      loaded = want;
+    }
+    markFresh(started);
+    rebuild();
+  } catch {
+    if (mine === generation) setLive(false);
+  }
+}
+
+// updated_at is stamped before its transaction commits: look back a minute (applying a change twice is harmless).
+function rewind(stamp) {
+  return new Date(Date.parse(stamp) - 60000).toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+// --- live: every POLL_MS, and as soon as the page regains focus or the network; If-None-Match makes a quiet poll a 304
+let lastFresh = 0;
+let timer = 0;
+let polling = false;
+const live = document.getElementById("live");
+
+function markFresh(at) {
+  lastFresh = at || Date.now();
+  setLive(true);
+}
+
+function setLive(ok) {
+  if (!navigator.onLine) {
+    live.textContent = T.offline;
+    live.classList.add("offline");
+    box.dataset.live = "offline";
+    return;
+  }
+  live.classList.toggle("offline", !ok);
+  box.dataset.live = ok ? "ok" : "failed";
+  if (!ok) { live.textContent = T.failed; return; }
+  const seconds = Math.max(0, Math.round((Date.now() - lastFresh) / 1000));
+  live.textContent = seconds < 120 ? fmt(T.updated, { n: seconds }) : fmt(T.updatedMin, { n: Math.round(seconds / 60) });
+}
+
+function apply(features, tombstones) {
+  let changed = false;
+  for (const feature of features || []) {
+    // A change can end an incident (a tombstone from the feed, an ended status from the list).
+    if (ENDED.has(feature.properties?.status)) { changed = store.delete(feature.id) || changed; continue; }
+    put(feature); // an addition, an update or a move: the same id, its latest state
+    changed = true;
+  }
+  for (const gone of tombstones || []) changed = store.delete(gone.id) || changed;
+  return changed;
+}
+
+async function poll() {
+  if (polling) return;
+  clearTimeout(timer);
+  if (!mode) {
+    await ensureLoaded(); // the first load failed (offline at start): try it again
+    timer = setTimeout(poll, POLL_MS);
+    return;
+  }
+  polling = true;
+  const started = Date.now();
+  const mine = generation;
+  try {
+    let changed = false;
+    if (mode === "all") {
+      const body = await fetchChanges(cursor);
+      if (body && mine === generation) {
+        cursor = body.next;
+        changed = apply(body.features, body.tombstones);
+      }
+    } else {
+      const url = `${api}?limit=${PAGE}&bbox=${bboxParam(loaded)}&updated_since=${since}`;
+      const body = await getJSON(url, { conditional: true });
+      if (body && mine === generation) {
+        changed = apply(body.features, []);
+        if (body.features.length) since = rewind(body.timeStamp);
+      }
+    }
+    if (changed) rebuild();
+    markFresh(started);
+  } catch {
+    setLive(false);
+  } finally {
+    box.dataset.polls = String(Number(box.dataset.polls || 0) + 1);
+    polling = false;
+    timer = setTimeout(poll, POLL_MS);
+  }
+}
+
+window.addEventListener("focus", poll);
+window.addEventListener("online", () => { setLive(true); poll(); });
+window.addEventListener("offline", () => setLive(false));
+document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") poll(); });
+setInterval(() => { if (lastFresh && box.dataset.live === "ok") setLive(true); }, 1000);
+
+// --- filters and tools ---------------------------------------------------------------------------------------------
+const reportHere = document.getElementById("report-here");
+for (const input of document.querySelectorAll('input[name="kind"]')) {
+  input.checked = state.kinds.has(input.value);
+  input.addEventListener("change", () => {
+    if (input.checked) state.kinds.add(input.value);
+    else state.kinds.delete(input.value);
+    writeUrl();
+    rebuild();
+  });
+}
+const within = document.getElementById("within");
+within.value = state.within ? String(state.within) : "";
+within.addEventListener("change", () => { state.within = Number(within.value) || 0; writeUrl(); rebuild(); });
+const verifiedOnly = document.getElementById("verified-only");
+verifiedOnly.checked = state.verified;
+verifiedOnly.addEventListener("change", () => { state.verified = verifiedOnly.checked; writeUrl(); rebuild(); });
+if (window.matchMedia("(min-width: 700px)").matches) document.getElementById("layers").open = true;
+
+let me = null;
+document.getElementById("locate").addEventListener("click", () => {
+  if (!navigator.geolocation) { live.textContent = T.locateFailed; return; }
+  navigator.geolocation.getCurrentPosition(
+    (position) => {
+      const at = [position.coords.latitude, position.coords.longitude];
+      if (me) me.remove();
+      me = L.circle(at, { radius: Math.max(position.coords.accuracy, 20), color: "#2e86de", weight: 2, fillOpacity: 0.15 }).addTo(map);
+      map.setView(at, Math.max(map.getZoom(), 14));
+    },
+    () => { live.textContent = T.locateFailed; },
+    { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+  );
+});
+
+// For the console and the browser tests: read-only views of what the page holds.
+window.alcabalaMap = { map, store, open: openIncident, poll, hits: () => hits };
+
+writeUrl();
+ensureLoaded().then(() => { timer = setTimeout(poll, POLL_MS); });
