@@ -80,6 +80,7 @@ class NominatimProvider:
         self.bucket = hashlib.sha256(f"{parsed.netloc}{parsed.path}".encode()).hexdigest()[:16]
         self.cache_prefix = f"alc:geo:nominatim:{self.bucket}"
         self.rate_per_s = rate_per_s
+        self.timeout_s = timeout_s
         self.max_wait_s = max_wait_s
         self.cache_ttl_s = cache_ttl_s
         self.language = language
@@ -105,10 +106,13 @@ class NominatimProvider:
         except redis.RedisError as exc:
             logger.warning("geocoding cache unreachable: %s", exc.__class__.__name__)
 
-    def _before_request(self) -> None:
+    def _slot(self):
+        """The shared rate limit's turn for one request; never inside a database transaction."""
         if any(conn.in_atomic_block for conn in connections.all(initialized_only=True)):
             raise NetworkInTransaction("geocoding over the network inside a database transaction")
-        ratelimit.acquire(self.bucket, rate_per_s=self.rate_per_s, max_wait_s=self.max_wait_s)
+        return ratelimit.request_slot(
+            self.bucket, rate_per_s=self.rate_per_s, max_wait_s=self.max_wait_s, lease_s=self.timeout_s + 5
+        )
 
     # --- lookups ----------------------------------------------------------------------------------
 
@@ -120,17 +124,17 @@ class NominatimProvider:
         hit, data = self._cached(key)
         if hit:
             return Found(**data) if data else None
-        self._before_request()
         min_lon, min_lat, max_lon, max_lat = self.area.extent
-        locations = self.client.geocode(
-            text,
-            exactly_one=False,
-            limit=5,
-            addressdetails=True,
-            language=self.language,
-            viewbox=[(min_lat, min_lon), (max_lat, max_lon)],
-            bounded=True,
-        )
+        with self._slot():
+            locations = self.client.geocode(
+                text,
+                exactly_one=False,
+                limit=5,
+                addressdetails=True,
+                language=self.language,
+                viewbox=[(min_lat, min_lon), (max_lat, max_lon)],
+                bounded=True,
+            )
         found = None
         for location in locations or []:
             if self.prepared.covers(Point(location.longitude, location.latitude, srid=4326)):
@@ -144,8 +148,8 @@ class NominatimProvider:
         hit, data = self._cached(key)
         if hit:
             return data["label"] if data else None
-        self._before_request()
-        location = self.client.reverse((lat, lon), exactly_one=True, addressdetails=True, language=self.language)
+        with self._slot():
+            location = self.client.reverse((lat, lon), exactly_one=True, addressdetails=True, language=self.language)
         label = label_from(location.raw) if location is not None else ""
         self._remember(key, {"label": label} if label else None)
         return label or None

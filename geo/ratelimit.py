@@ -1,59 +1,92 @@
-"""A rate limit shared by every process that talks to one geocoding service: a token bucket in Redis.
+"""A rate limit shared by every process that talks to one geocoding service, kept in Redis.
 
-The bucket is kept in its GCRA form (one "theoretical arrival time" per bucket), with reservations: each
-caller atomically takes the next free slot and sleeps until it, so callers in any number of processes
-are spaced `1/rate` seconds apart (after an initial burst of `burst` requests), in arrival order, with no
-polling. Time is Redis's own clock, so the processes' clocks never matter. A caller whose slot is more
-than `max_wait` away reserves nothing and gets `RateLimitWait`, a geopy timeout, which the worker retries
-later like any other network error.
+A token bucket of one token: a process takes the token, sends its request, and gives the token back
+when the answer (or the error) has come; the token is usable again `1/rate` seconds after that. So
+at most one request is in flight at a time, and a request starts no sooner than `1/rate` seconds after
+the previous one ended, which means that the service sees consecutive requests at least `1/rate`
+seconds apart whatever the network or the scheduler does between the two (a limit on when requests
+are sent would not: a late first send and an on-time second one arrive closer than the rate).
+
+Time is Redis's own clock, so the processes' clocks never matter. A token not given back (a process
+killed mid-request) is free again after its lease. A caller that cannot get the token within
+`max_wait_s` gets `RateLimitWait`, a geopy timeout, which the worker retries later like any other
+network error.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 from geopy.exc import GeocoderTimedOut, GeocoderUnavailable
 
 from config.redis import get_redis
 
-_RESERVE = """
+POLL_S = 0.05  # how often a waiting process asks again while a request is in flight
+
+# KEYS: holder, free-at. ARGV: token, lease in ms. Returns 0 when taken, else the ms to wait.
+_TAKE = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local max_wait = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local start = tat - (burst - 1) * interval
-if start < now then start = now end
-local wait = start - now
-if wait > max_wait then return -1 end
-local next_tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1000)
-return wait
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    return -1
+end
+local free_at = tonumber(redis.call('GET', KEYS[2]) or '0')
+if free_at > now then
+    return free_at - now
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+return 0
+"""
+
+# KEYS: holder, free-at. ARGV: token, interval in ms.
+_GIVE_BACK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local free_at = now + tonumber(ARGV[2])
+redis.call('SET', KEYS[2], string.format('%d', free_at), 'PX', tonumber(ARGV[2]) + 1000)
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    redis.call('DEL', KEYS[1])
+end
+return 0
 """
 
 
 class RateLimitWait(GeocoderTimedOut):
-    """The next free slot is further away than the caller may wait."""
+    """The token did not come free within the time the caller may wait."""
 
 
-def acquire(bucket: str, *, rate_per_s: float, max_wait_s: float, burst: int = 1) -> float:
-    """Block until this process may send one request; return the seconds waited.
+@contextmanager
+def request_slot(bucket: str, *, rate_per_s: float, max_wait_s: float, lease_s: float) -> Iterator[float]:
+    """Hold the bucket's token for one request; yields the seconds waited for it.
 
-    Raises RateLimitWait when the queue is longer than `max_wait_s`, and GeocoderUnavailable when Redis
-    cannot be asked: without the shared count, a request could break the service's policy.
+    Raises RateLimitWait past `max_wait_s`, and GeocoderUnavailable when Redis cannot be asked: without
+    the shared token, a request could break the service's policy.
     """
-    interval_us = max(1, round(1_000_000 / rate_per_s))
+    keys = [f"alc:geo:rate:{bucket}:holder", f"alc:geo:rate:{bucket}:free-at"]
+    token = secrets.token_hex(8)
+    interval_ms = max(1, round(1000 / rate_per_s))
+    started = time.monotonic()
     try:
         client = get_redis()
-        script = client.register_script(_RESERVE)
-        wait_us = int(script(keys=[f"alc:geo:rate:{bucket}"], args=[interval_us, burst, round(max_wait_s * 1e6)]))
+        take = client.register_script(_TAKE)
+        while True:
+            wait_ms = int(take(keys=keys, args=[token, max(1000, round(lease_s * 1000))]))
+            if wait_ms == 0:
+                break
+            pause = POLL_S if wait_ms < 0 else wait_ms / 1000
+            if time.monotonic() - started + pause > max_wait_s:
+                raise RateLimitWait(f"no turn to ask the geocoding service within {max_wait_s:g} s")
+            time.sleep(pause)
     except redis.RedisError as exc:
         raise GeocoderUnavailable(f"rate limiter unreachable: {exc.__class__.__name__}") from exc
-    if wait_us < 0:
-        raise RateLimitWait(f"more than {max_wait_s:g} s of geocoding requests are queued")
-    if wait_us:
-        time.sleep(wait_us / 1e6)
-    return wait_us / 1e6
+    try:
+        yield time.monotonic() - started
+    finally:
+        try:
+            client.register_script(_GIVE_BACK)(keys=keys, args=[token, interval_ms])
+        except redis.RedisError:
+            pass  # the lease ends on its own; until then nobody sends, which errs on the safe side
