@@ -47,6 +47,10 @@ def test_a_moderator_logs_in_verifies_rejects_and_merges(browser, live_server): 
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None,
+        )
         page.goto("/moderate/")
         expect(page.locator("h1")).to_be_visible()
         page.goto("/moderate/login")
@@ -58,6 +62,8 @@ def test_a_moderator_logs_in_verifies_rejects_and_merges(browser, live_server): 
 
         page.locator(f"a.qlink[href='/moderate/incidents/{to_verify.pk}']").click()
         expect(page.locator("td.text").first).to_have_text("<b>text</b>")  # user text stays text
+        expect(page.locator("#map .leaflet-marker-icon")).to_have_count(1)  # the small map, from our static files
+        expect(page.locator("#move-form .leaflet-container")).to_be_visible()  # django-leaflet's widget
         page.locator("#verify").click()
         expect(page.locator("#incident-status")).to_have_text("verified")
 
