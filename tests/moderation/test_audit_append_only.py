@@ -10,6 +10,10 @@ from moderation import services
 from tests.factories import IncidentFactory
 
 
+def truncate():
+    connection.cursor().execute("TRUNCATE incidents_moderationevent, incidents_incident CASCADE")
+
+
 @pytest.fixture
 def event(moderator) -> ModerationEvent:
     incident = IncidentFactory()
@@ -35,10 +39,15 @@ def test_the_model_refuses_to_change_or_delete_an_event(event):
         lambda: ModerationEvent.objects.all().delete(),
         lambda: connection.cursor().execute("UPDATE incidents_moderationevent SET reason = 'x'"),
         lambda: connection.cursor().execute("DELETE FROM incidents_moderationevent"),
+        "truncate",
     ],
-    ids=["queryset-update", "queryset-delete", "sql-update", "sql-delete"],
+    ids=["queryset-update", "queryset-delete", "sql-update", "sql-delete", "sql-truncate"],
 )
 def test_the_database_refuses_to_change_or_delete_an_event(event, change):
+    if change == "truncate":
+        if connection.vendor != "postgresql":
+            pytest.skip("SQLite has no TRUNCATE")
+        change = truncate
     with pytest.raises(DatabaseError), transaction.atomic():
         change()
     assert ModerationEvent.objects.filter(pk=event.pk, reason="a fake").count() == 1
