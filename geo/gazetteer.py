@@ -47,6 +47,20 @@ NEAR_KM = 30.0  # mentions this close describe one place ("Petare, Caracas")
 MARGIN_DEG = 1.0  # reverse lookups also see places this far outside the area, for points near its edge
 CELL = 0.005  # grid cell edge on the unit sphere (~32 km)
 MAX_SHELLS = 6  # grid shells searched before a linear scan (points far from every place)
+RASTER_DEG = 0.25  # cells of the lookup raster over the area
+MAX_RASTER_CELLS = 200_000  # a larger area (a continent) goes through the grid search alone
+
+# The cells at Chebyshev distance k from a cell, for k up to MAX_SHELLS.
+_SHELL_OFFSETS = [
+    [
+        (di, dj, dk)
+        for di in range(-k, k + 1)
+        for dj in range(-k, k + 1)
+        for dk in range(-k, k + 1)
+        if max(abs(di), abs(dj), abs(dk)) == k
+    ]
+    for k in range(MAX_SHELLS + 1)
+]
 
 ABBREVIATIONS = {
     "av": "avenida",
@@ -235,35 +249,80 @@ class Gazetteer:
             self.vectors.append(entry)
             self.grid[(math.floor(x / CELL), math.floor(y / CELL), math.floor(z / CELL))].append(entry)
 
+        # Over the area (and its margin), a raster of RASTER_DEG cells, each with the few places that can be
+        # nearest to some point in it: those within d + 2h of its centre, where d is the distance from the
+        # centre to its nearest place and h the centre's distance to the cell's farthest corner (triangle
+        # inequality on chords). A lookup then reads one list of a handful of places.
+        self.r_lon0, self.r_lat0 = min_lon - MARGIN_DEG, min_lat - MARGIN_DEG
+        self.r_cols = math.ceil((max_lon - min_lon + 2 * MARGIN_DEG) / RASTER_DEG)
+        self.r_rows = math.ceil((max_lat - min_lat + 2 * MARGIN_DEG) / RASTER_DEG)
+        self.raster: list[tuple[tuple[float, float, float, Place], ...]] = []
+        if self.vectors and self.r_cols * self.r_rows <= MAX_RASTER_CELLS:
+            for row in range(self.r_rows):
+                for col in range(self.r_cols):
+                    self.raster.append(self._cell_candidates(col, row))
+
+    def _cell_candidates(self, col: int, row: int) -> tuple[tuple[float, float, float, Place], ...]:
+        lon0, lat0 = self.r_lon0 + col * RASTER_DEG, self.r_lat0 + row * RASTER_DEG
+        centre = _unit(lon0 + RASTER_DEG / 2, lat0 + RASTER_DEG / 2)
+        corners = [_unit(lon0 + dx, lat0 + dy) for dx in (0, RASTER_DEG) for dy in (0, RASTER_DEG)]
+        half = max(math.dist(centre, corner) for corner in corners)
+        _place, nearest_d2 = self._search(*centre)
+        radius = math.sqrt(nearest_d2) + 2 * half
+        r2 = radius**2
+        cx, cy, cz = centre
+        shells = math.ceil(radius / CELL)
+        if shells > MAX_SHELLS:
+            entries = self.vectors
+        else:
+            ci, cj, ck = math.floor(cx / CELL), math.floor(cy / CELL), math.floor(cz / CELL)
+            entries = [
+                entry
+                for shell in range(shells + 1)
+                for di, dj, dk in _SHELL_OFFSETS[shell]
+                for entry in self.grid.get((ci + di, cj + dj, ck + dk), ())
+            ]
+        return tuple(e for e in entries if (e[0] - cx) ** 2 + (e[1] - cy) ** 2 + (e[2] - cz) ** 2 <= r2)
+
     # --- reverse ----------------------------------------------------------------------------------
 
     def nearest(self, lon: float, lat: float) -> Place | None:
         x, y, z = _unit(lon, lat)
+        col = math.floor((lon - self.r_lon0) / RASTER_DEG)
+        row = math.floor((lat - self.r_lat0) / RASTER_DEG)
+        if self.raster and 0 <= col < self.r_cols and 0 <= row < self.r_rows:
+            best: Place | None = None
+            best_d2 = math.inf
+            for px, py, pz, place in self.raster[row * self.r_cols + col]:
+                d2 = (px - x) ** 2 + (py - y) ** 2 + (pz - z) ** 2
+                if d2 < best_d2:
+                    best_d2, best = d2, place
+            return best
+        return self._search(x, y, z)[0]
+
+    def _search(self, x: float, y: float, z: float) -> tuple[Place | None, float]:
+        """The nearest place to a unit vector and its squared chord, through the 3-D grid."""
         ci, cj, ck = math.floor(x / CELL), math.floor(y / CELL), math.floor(z / CELL)
         grid = self.grid
         best: Place | None = None
         best_d2 = math.inf
         for shell in range(MAX_SHELLS + 1):
-            for di in range(-shell, shell + 1):
-                edge_i = abs(di) == shell
-                for dj in range(-shell, shell + 1):
-                    edge_j = edge_i or abs(dj) == shell
-                    for dk in range(-shell, shell + 1) if edge_j else (-shell, shell) if shell else (0,):
-                        cell = grid.get((ci + di, cj + dj, ck + dk))
-                        if cell is None:
-                            continue
-                        for px, py, pz, place in cell:
-                            d2 = (px - x) ** 2 + (py - y) ** 2 + (pz - z) ** 2
-                            if d2 < best_d2:
-                                best_d2, best = d2, place
+            for di, dj, dk in _SHELL_OFFSETS[shell]:
+                cell = grid.get((ci + di, cj + dj, ck + dk))
+                if cell is None:
+                    continue
+                for px, py, pz, place in cell:
+                    d2 = (px - x) ** 2 + (py - y) ** 2 + (pz - z) ** 2
+                    if d2 < best_d2:
+                        best_d2, best = d2, place
             # Every place not yet seen lies at least `shell` whole cells away.
             if best is not None and best_d2 <= (shell * CELL) ** 2:
-                return best
+                return best, best_d2
         for px, py, pz, place in self.vectors:
             d2 = (px - x) ** 2 + (py - y) ** 2 + (pz - z) ** 2
             if d2 < best_d2:
                 best_d2, best = d2, place
-        return best
+        return best, best_d2
 
     def reverse(self, lon: float, lat: float) -> str | None:
         place = self.nearest(lon, lat)

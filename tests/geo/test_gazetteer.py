@@ -125,3 +125,19 @@ def test_reverse_gives_the_nearest_place_and_its_current_state(point, name):
 def test_reverse_finds_a_place_far_from_every_other():
     # Deep in Amazonas, far from the grid cells around it: the linear scan still answers.
     assert describe(Point(-64.5, 1.5, srid=4326)) != ""
+
+
+def test_the_reverse_index_agrees_with_a_brute_force_search():
+    import random
+
+    from geo.gazetteer import _unit
+    from geo.geocoding import gazetteer
+
+    index = gazetteer().index
+    rng = random.Random(7)
+    for _ in range(3000):
+        # The area and beyond its margin, where the raster ends and the grid search takes over.
+        lon, lat = rng.uniform(-76, -57), rng.uniform(-2, 15)
+        x, y, z = _unit(lon, lat)
+        expected = min(index.vectors, key=lambda e: (e[0] - x) ** 2 + (e[1] - y) ** 2 + (e[2] - z) ** 2)[3]
+        assert index.nearest(lon, lat) is expected, (lon, lat)
