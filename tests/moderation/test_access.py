@@ -163,3 +163,18 @@ def test_moderation_api_lists_the_queue_and_acts(client, world, moderator):
         response = getattr(client, method)(f"/api/moderation/v1/incidents/{world['incident'].pk}/events", **auth)
         assert response.status_code == 405
     assert ModerationEvent.objects.count() == 2
+
+
+def test_moderation_forms_need_the_csrf_token(world, moderator):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    verify(client, moderator)
+    url = f"/moderate/incidents/{world['incident'].pk}/act"
+    assert client.post(url, {"action": "verify"}, HTTP_ORIGIN="null").status_code == 403
+    page = client.get(f"/moderate/incidents/{world['incident'].pk}")
+    token = page.content.decode().split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    done = client.post(url, {"action": "verify", "csrfmiddlewaretoken": token}, HTTP_ORIGIN="null")
+    assert done.status_code == 303
+    assert world["incident"].__class__.objects.get().status == Status.VERIFIED
+    assert client.post("/moderate/login", {"username": "mod", "password": "x"}).status_code == 403
