@@ -4,11 +4,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import health
+from consumers.docs import DocsView, SchemaView
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("api/v1/schema", SchemaView.as_view(), name="api-schema"),
+    path("api/v1/docs", DocsView.as_view(), name="api-docs"),
     path("api/v1/", include("incidents.api.urls")),
+    path("ogc/", include("ogc.urls")),
     path("moderate/", include("moderation.urls")),
     path("api/moderation/v1/", include("moderation.api.urls")),
     path("admin/", admin.site.urls),

@@ -95,6 +95,10 @@ INSTALLED_APPS = [
     "csp",
     "geo",
     "incidents",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "consumers",
+    "ogc",
     "moderation",
 ]
 
@@ -166,6 +170,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -368,6 +373,10 @@ RATE_LIMIT_VOTES_PER_NETWORK = _rate_limits(
 RATE_LIMIT_VOTES_PER_DEVICE = _rate_limits(
     "RATE_LIMIT_VOTES_PER_DEVICE", env_str("RATE_LIMIT_VOTES_PER_DEVICE", "30/10m,100/1h")
 )
+# Reads of /api/v1 and /ogc/ per network (anonymous: the map itself, many people behind one address) and
+# per API key (consumers/); an answer 304 to an unchanged poll is not counted.
+API_READ_RATE_ANON = _rate_limits("API_READ_RATE_ANON", env_str("API_READ_RATE_ANON", "300/1m,6000/1h"))
+API_READ_RATE_KEY = _rate_limits("API_READ_RATE_KEY", env_str("API_READ_RATE_KEY", "1200/1m"))
 BURST_WINDOW_MINUTES = env_int("BURST_WINDOW_MINUTES", 10, minimum=1, maximum=24 * 60)
 BURST_MIN_REPORTERS = env_int("BURST_MIN_REPORTERS", 3, minimum=2)
 BURST_CONFIDENCE_FACTOR = env_float("BURST_CONFIDENCE_FACTOR", 0.5, minimum=0)
@@ -409,3 +418,16 @@ LOGIN_FAILURES_PER_NETWORK = env_int("LOGIN_FAILURES_PER_NETWORK", 20, minimum=1
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 LOGIN_URL = "moderation:login"
 OTP_TOTP_ISSUER = "Alcabala"
+
+# --- OpenAPI (drf-spectacular); the docs page's assets come from drf-spectacular-sidecar, served by us ---
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Alcabala API",
+    "DESCRIPTION": "Road checkpoints and dangers reported by the public: reports, incidents (GeoJSON), a changes feed.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["consumers.docs.public_api_only"],
+}

@@ -165,11 +165,13 @@ def feature_text(row: tuple, *, now: datetime, grid_m: float, step_s: int) -> st
     )
 
 
-def features_page(queryset: QuerySet[Incident], *, limit: int, now: datetime, ordering: str = "id") -> Page:
+def features_page(
+    queryset: QuerySet[Incident], *, limit: int, now: datetime, ordering: str = "id", offset: int = 0
+) -> Page:
     """Up to `limit` Features of `queryset` (ordered by `ordering`) as JSON text, and whether more remain."""
     grid_m = conf.public_grid_m()
     step_s = conf.public_time_step_s()
-    limited = rows(queryset)[: limit + 1]
+    limited = rows(queryset)[offset : offset + limit + 1]
     if connection.vendor == "postgresql":
         inner_sql, inner_params = limited.query.sql_with_params()
         sql, params = postgis_feature_sql(inner_sql, inner_params, grid_m=grid_m, step_s=step_s, now=now)

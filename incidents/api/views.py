@@ -10,6 +10,7 @@ from django.contrib.gis.geos import Point
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -19,8 +20,9 @@ from rest_framework.utils import html
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from consumers import throttle
 from incidents import abuse, conf, selectors, services
-from incidents.api import csv_export, etag, fast, params
+from incidents.api import csv_export, etag, fast, params, schema
 from incidents.api.geojson import GEOJSON, dumps, feature, public_time
 from incidents.errors import DomainError
 from incidents.models import ACTIVE_STATUSES
@@ -30,6 +32,7 @@ def _raise_domain(exc: DomainError):
     raise ApiError(exc.code, exc.detail, status_code=exc.status_code, fields=exc.fields) from exc
 
 
+@extend_schema_field(schema.POINT)
 class GeoJSONPointField(serializers.Field):
     default_error_messages = {
         "invalid": 'location must be a GeoJSON Point: {{"type": "Point", "coordinates": [lon, lat]}}.',
@@ -75,6 +78,7 @@ class ReportCreateApi(APIView):
     # JSON, or a multipart form with a `photo` file (its other fields as form fields, `location` as JSON).
     parser_classes = [JSONParser, MultiPartParser]
 
+    @extend_schema_serializer(component_name="ReportInput")
     class InputSerializer(serializers.Serializer):
         client_id = StrictUUIDField()
         kind = serializers.CharField(max_length=32)
@@ -87,6 +91,8 @@ class ReportCreateApi(APIView):
         photo = serializers.FileField(required=False, allow_null=True, allow_empty_file=True, use_url=False)
         website = serializers.CharField(required=False, allow_blank=True, allow_null=True)  # the honeypot
 
+    @schema.report_create
+    @extend_schema(request={"application/json": InputSerializer, "multipart/form-data": InputSerializer})
     def post(self, request: Request) -> Response:
         try:
             payload = request.data
@@ -129,6 +135,7 @@ class ReportCreateApi(APIView):
 
 
 class ReportDetailApi(APIView):
+    @schema.report_detail
     def get(self, request: Request, report_id: str) -> Response:
         try:
             key = uuid.UUID(report_id)
@@ -175,6 +182,7 @@ class IncidentListApi(APIView):
 
     renderer_classes = [JSONRenderer, GeoJSONRenderer, CSVRenderer]
 
+    @schema.incident_list
     def get(self, request: Request) -> HttpResponse:
         query = request.query_params
         bbox = params.parse_bbox(query.get("bbox"))
@@ -184,9 +192,11 @@ class IncidentListApi(APIView):
         limit = params.parse_limit(query.get("limit"))
         after_id = params.parse_cursor(query.get("cursor"))
         wants_csv = query.get("format") == "csv"
+        throttle.identify(request)  # a bad key is a 401 even when nothing changed
         tag = etag.compute(request, "incidents")
         if etag.matches(request, tag):
             return etag.not_modified(tag)
+        throttle.check_read(request)
         now = timezone.now()
         queryset = selectors.incidents_public(
             bbox=bbox, kinds=kinds, statuses=statuses, updated_since=updated_since, after_id=after_id, now=now
@@ -223,13 +233,16 @@ class IncidentChangesApi(APIView):
 
     renderer_classes = [JSONRenderer, GeoJSONRenderer]
 
+    @schema.incident_changes
     def get(self, request: Request) -> HttpResponse:
         query = request.query_params
         since = params.parse_version_cursor(query.get("since"))
         limit = params.parse_limit(query.get("limit"))
+        throttle.identify(request)  # a bad key is a 401 even when nothing changed
         tag = etag.compute(request, "changes")
         if etag.matches(request, tag):
             return etag.not_modified(tag)
+        throttle.check_read(request)
         now = timezone.now()
         changes = selectors.incidents_changed(since_version=since, now=now)
         rows = list(fast.rows(changes, "public")[: limit + 1])
@@ -268,7 +281,9 @@ class IncidentChangesApi(APIView):
 
 
 class IncidentDetailApi(APIView):
+    @schema.incident_detail
     def get(self, request: Request, incident_id: int) -> HttpResponse:
+        throttle.check_read(request)
         incident = selectors.incident_public(incident_id=incident_id)
         if incident is None:
             raise ApiError("not_found", "There is no public incident with this id.", status_code=404)
@@ -276,10 +291,13 @@ class IncidentDetailApi(APIView):
 
 
 class IncidentVoteApi(APIView):
+    @extend_schema_serializer(component_name="VoteInput")
     class InputSerializer(serializers.Serializer):
         still_there = serializers.BooleanField()
         device = serializers.CharField(max_length=200)
 
+    @schema.incident_vote
+    @extend_schema(request=InputSerializer)
     def post(self, request: Request, incident_id: int) -> HttpResponse:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

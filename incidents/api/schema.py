@@ -1,0 +1,228 @@
+"""The OpenAPI description of the v1 API (drf-spectacular), kept beside the views it describes.
+
+The views write GeoJSON text themselves (incidents/api/fast.py), so their bodies are described here as
+raw JSON Schema rather than guessed from serializers.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+
+from incidents import conf
+from incidents.api.params import MAX_LIMIT
+from incidents.models import Status
+
+TIME = {"type": "string", "format": "date-time"}
+ERROR = {
+    "type": "object",
+    "required": ["error", "detail", "fields"],
+    "properties": {
+        "error": {"type": "string"},
+        "detail": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+POINT = {
+    "type": "object",
+    "required": ["type", "coordinates"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Point"]},
+        "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+    },
+}
+FEATURE = {
+    "type": "object",
+    "required": ["type", "id", "geometry", "properties"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"type": "integer"},
+        "geometry": POINT,
+        "properties": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [
+                "kind",
+                "status",
+                "place",
+                "first_reported_at",
+                "last_confirmed_at",
+                "expires_at",
+                "reporters",
+                "still_there",
+                "gone",
+                "confidence",
+                "verified",
+                "note",
+                "updated_at",
+            ],  # fmt: skip
+            "properties": {
+                "kind": {"type": "string", "enum": list(conf.KINDS)},
+                "status": {"type": "string", "enum": list(Status.values)},
+                "place": {"type": "string"},
+                "first_reported_at": TIME,
+                "last_confirmed_at": TIME,
+                "expires_at": TIME,
+                "reporters": {"type": "integer", "minimum": 0},
+                "still_there": {"type": "integer", "minimum": 0},
+                "gone": {"type": "integer", "minimum": 0},
+                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                "verified": {"type": "boolean"},
+                "note": {"type": "string"},
+                "updated_at": TIME,
+            },
+        },
+    },
+}
+LINK = {
+    "type": "object",
+    "required": ["rel", "href"],
+    "properties": {"rel": {"type": "string"}, "type": {"type": "string"}, "href": {"type": "string"}},
+}
+COLLECTION = {
+    "type": "object",
+    "required": ["type", "features", "links", "numberReturned", "timeStamp"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": FEATURE},
+        "links": {"type": "array", "items": LINK},
+        "numberReturned": {"type": "integer"},
+        "timeStamp": TIME,
+    },
+}
+TOMBSTONE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "status", "updated_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "status": {"type": "string", "enum": ["cleared", "expired", "rejected", "unpublished"]},
+        "updated_at": TIME,
+    },
+}
+CHANGES = {
+    **COLLECTION,
+    "required": [*COLLECTION["required"], "tombstones", "next", "more"],
+    "properties": {
+        **COLLECTION["properties"],
+        "tombstones": {"type": "array", "items": TOMBSTONE},
+        "next": {"type": "string", "description": "The cursor for the next call: opaque, send it back as `since`."},
+        "more": {"type": "boolean", "description": "True while `limit` cut this page short: call again at once."},
+    },
+}
+REPORT = {
+    "type": "object",
+    "required": ["id", "client_id", "state", "status_url"],
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "client_id": {"type": "string", "format": "uuid"},
+        "state": {"type": "string"},
+        "status_url": {"type": "string"},
+    },
+}
+REPORT_STATUS = {
+    "type": "object",
+    "required": ["id", "state", "incident"],
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "state": {"type": "string"},
+        "incident": {"type": "integer", "nullable": True},
+    },
+}
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=ERROR, description=description)
+
+
+ERRORS = {
+    400: _error("A parameter or the body is not valid: see `fields`."),
+    401: _error("The API key is not valid or was revoked."),
+    429: _error("Too many requests: see the Retry-After header."),
+}
+TOKEN = OpenApiParameter(
+    "Authorization",
+    str,
+    OpenApiParameter.HEADER,
+    description="`Token <key>` for an API key's higher read limit; without it, the anonymous limit applies.",
+    required=False,
+)
+LIMIT = OpenApiParameter("limit", int, description=f"1 to {MAX_LIMIT}, default 1000.", required=False)
+ETAG_HEADER = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The ETag of an earlier answer: 304 if nothing changed.",
+    required=False,
+)
+NOT_MODIFIED = OpenApiResponse(description="Nothing changed since the ETag sent in If-None-Match.")
+
+incident_list = extend_schema(
+    operation_id="incidents_list",
+    summary="Public incidents as GeoJSON",
+    parameters=[
+        OpenApiParameter("bbox", str, description="minLon,minLat,maxLon,maxLat in degrees.", required=False),
+        OpenApiParameter("kind", str, description=f"Comma-separated: {', '.join(conf.KINDS)}.", required=False),
+        OpenApiParameter(
+            "status", str, description="Comma-separated statuses; default: the live ones.", required=False
+        ),
+        OpenApiParameter("updated_since", OpenApiTypes.DATETIME, required=False),
+        LIMIT,
+        OpenApiParameter("cursor", str, description="From a `next` link; opaque.", required=False),
+        OpenApiParameter("format", str, enum=["csv"], description="`csv` for CSV instead of GeoJSON.", required=False),
+        TOKEN,
+        ETAG_HEADER,
+    ],
+    responses={
+        (200, "application/geo+json"): COLLECTION,
+        (200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description="The same rows as CSV."),
+        304: NOT_MODIFIED,
+        **ERRORS,
+    },
+)
+incident_changes = extend_schema(
+    operation_id="incidents_changes",
+    summary="What changed since a cursor: Features and tombstones",
+    parameters=[
+        OpenApiParameter("since", str, description="The `next` cursor of the previous answer; opaque.", required=False),
+        LIMIT,
+        TOKEN,
+        ETAG_HEADER,
+    ],
+    responses={(200, "application/geo+json"): CHANGES, 304: NOT_MODIFIED, **ERRORS},
+)
+incident_detail = extend_schema(
+    operation_id="incidents_detail",
+    summary="One public incident",
+    parameters=[TOKEN],
+    responses={(200, "application/geo+json"): FEATURE, 404: _error("No public incident has this id."), **ERRORS},
+)
+incident_vote = extend_schema(
+    operation_id="incidents_vote",
+    summary="Is it still there?",
+    responses={
+        (201, "application/geo+json"): FEATURE,
+        400: ERRORS[400],
+        404: _error("No public incident has this id."),
+        409: _error("The incident has ended."),
+        415: _error("Send application/json."),
+        429: ERRORS[429],
+    },
+)
+report_create = extend_schema(
+    operation_id="reports_create",
+    summary="Submit a report",
+    responses={
+        201: OpenApiResponse(response=REPORT, description="Accepted."),
+        200: OpenApiResponse(response=REPORT, description="This client_id was accepted before."),
+        400: ERRORS[400],
+        413: _error("The body or the photo is too large."),
+        415: _error("Send application/json or multipart/form-data."),
+        429: ERRORS[429],
+    },
+)
+report_detail = extend_schema(
+    operation_id="reports_detail",
+    summary="A report's state",
+    responses={200: REPORT_STATUS, 404: _error("There is no such report.")},
+)
