@@ -17,7 +17,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from incidents.models import Incident, Report, Status
-from tests.browser.conftest import browser  # noqa: F401 -- the session's Chromium, shared with tests/browser
 from tests.factories import CARACAS, IncidentFactory, ReportFactory, offset
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,7 +29,7 @@ def api(live_server, path: str) -> dict:
         return json.loads(response.read())
 
 
-def test_a_moderator_logs_in_verifies_rejects_and_merges(browser, live_server):  # noqa: F811
+def test_a_moderator_logs_in_verifies_rejects_and_merges(browser, live_server):
     user = User.objects.create_user("ana", password=PASSWORD)
     user.groups.add(Group.objects.get_or_create(name="moderators")[0])
     device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
