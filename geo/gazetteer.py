@@ -18,7 +18,8 @@ Forward (only places inside the deployment area):
    ("Avenida Principal de Petare").
 3. Mentions after a cue ("en", "entrada de", "salida de", "cerca de", "a la altura de", "near", "at") win
    over the others.
-4. Each mention's candidates are decided in order by: a state named in the text ("Lagunillas, Zulia");
+4. A country named in the text keeps only its places ("Valencia, España": none in the area, so None).
+   Then each mention's candidates are decided in order by: a state named in the text ("Lagunillas, Zulia");
    a name that is also its own state's name (Mérida in Mérida state: the capital); population, when the
    largest candidate has at least DOMINANCE times the people of the next. Otherwise the mention is
    ambiguous, unless another mention in the text lies within NEAR_KM of exactly one candidate.
@@ -94,6 +95,22 @@ STREET_WORDS = frozenset(
 CUES = frozenset("en entrada salida cerca near at in altura frente llegando saliendo adentro dentro".split())
 CONNECTORS = frozenset("de del la el a al of".split())
 DELIMITER = "|"
+# Spanish names of countries that reporters may write next to a place (the data's are English).
+SPANISH_COUNTRY_NAMES = {
+    "espana": "ES",
+    "brasil": "BR",
+    "estados unidos": "US",
+    "mexico": "MX",
+    "peru": "PE",
+    "panama": "PA",
+    "republica dominicana": "DO",
+    "trinidad y tobago": "TT",
+    "francia": "FR",
+    "italia": "IT",
+    "alemania": "DE",
+    "reino unido": "GB",
+    "guayana francesa": "GF",
+}
 
 
 def fold(text: str) -> str:
@@ -184,8 +201,13 @@ class Gazetteer:
         min_lon, min_lat, max_lon, max_lat = area.extent
         data = _data_dir()
         countries: dict[int, tuple[str, str]] = {}
+        # A country named in the text keeps only its places ("Valencia, España" is not Venezuela's).
+        self.countries: dict[str, str] = dict(SPANISH_COUNTRY_NAMES)
         for number, row in enumerate(_read_tsv(data / "countries" / "countries.tsv"), start=1):
             countries[number] = (row[1], row[5] or row[0])
+            for alias in [row[0], row[4], row[5], *row[6].split("|")]:
+                if alias and len(alias) > 3:
+                    self.countries.setdefault(name_key(alias), row[1])
         subdivisions: dict[int, tuple[str, list[str], int]] = {}
         for number, row in enumerate(_read_tsv(data / "subdivisions" / "subdivisions.tsv"), start=1):
             level = int(row[6] or 0)
@@ -238,7 +260,10 @@ class Gazetteer:
                 key = re.sub(r"^(estado|state of) ", "", key) if key.count(" ") else key
                 self.states[key].add(name)
                 self.states[name_key(alias)].add(name)
-        self.longest = max((k.count(" ") + 1 for k in [*self.by_name, *self.states]), default=1)
+        for key in list(self.countries):
+            if key in self.by_name or key in self.states:
+                del self.countries[key]  # a place's or a state's own name is never read as a country
+        self.longest = max((k.count(" ") + 1 for k in [*self.by_name, *self.states, *self.countries]), default=1)
 
         # Reverse: a grid of unit-sphere cells over every loaded place.
         self.grid: dict[tuple[int, int, int], list[tuple[float, float, float, Place]]] = defaultdict(list)
@@ -330,9 +355,10 @@ class Gazetteer:
 
     # --- forward ----------------------------------------------------------------------------------
 
-    def _mentions(self, tokens: list[str]) -> tuple[list[_Mention], set[str]]:
+    def _mentions(self, tokens: list[str]) -> tuple[list[_Mention], set[str], set[str]]:
         mentions: list[_Mention] = []
         states: set[str] = set()
+        countries: set[str] = set()
         in_street = False
         street_words = 0
         cued = False
@@ -368,11 +394,13 @@ class Gazetteer:
                 mentions.append(_Mention(key, i, end, cued, in_street))
             if key in self.states and not in_street:
                 states |= self.states[key]
+            if key in self.countries and not in_street:
+                countries.add(self.countries[key])
             if in_street:
                 street_words += end - i
             cued = False
             i = end
-        return mentions, states
+        return mentions, states, countries
 
     def _match(self, tokens: list[str], start: int) -> tuple[str, int] | None:
         for length in range(min(self.longest, len(tokens) - start), 0, -1):
@@ -380,12 +408,16 @@ class Gazetteer:
             if DELIMITER in words:
                 continue
             key = " ".join(words)
-            if key in self.by_name or key in self.states:
+            if key in self.by_name or key in self.states or key in self.countries:
                 return key, start + length
         return None
 
-    def _decide(self, key: str, states: set[str]) -> Place | _Ambiguous:
+    def _decide(self, key: str, states: set[str], countries: set[str]) -> Place | _Ambiguous | None:
         candidates = self.by_name[key]
+        if countries:
+            candidates = [p for p in candidates if p.country in countries]
+            if not candidates:
+                return None
         if len(candidates) > 1 and states:
             in_state = [p for p in candidates if p.admin1 in states]
             if in_state:
@@ -402,7 +434,7 @@ class Gazetteer:
         return AMBIGUOUS
 
     def forward(self, text: str) -> Place | None:
-        mentions, states = self._mentions(tokenize(text))
+        mentions, states, countries = self._mentions(tokenize(text))
         mentions = [m for m in mentions if not m.street]
         # A state's name that is also a place qualifies the other mentions ("Maiquetía, La Guaira").
         if any(m.key not in self.states for m in mentions):
@@ -411,7 +443,9 @@ class Gazetteer:
             mentions = [m for m in mentions if m.cued]
         if not mentions:
             return None
-        decided = {m.key: self._decide(m.key, states) for m in mentions}
+        decided = {m.key: self._decide(m.key, states, countries) for m in mentions}
+        if any(value is None for value in decided.values()):
+            return None  # named as being in a country where the area has no such place
         known = [p for p in decided.values() if isinstance(p, Place)]
         for key, value in decided.items():
             if isinstance(value, Place):

@@ -80,7 +80,9 @@ def test_a_street_alone_places_nothing(text):
     assert locate(text) is None
 
 
-@pytest.mark.parametrize("text", ["Bogotá", "Madrid", "Medellín", "alcabala en Barranquilla"])
+@pytest.mark.parametrize(
+    "text", ["Bogotá", "Madrid", "Medellín", "alcabala en Barranquilla", "Valencia, España", "Valencia, Spain"]
+)
 def test_a_place_outside_the_area_is_refused(text):
     assert locate(text) is None
 
@@ -97,6 +99,12 @@ def test_a_state_in_the_text_decides_between_places_of_one_name():
     assert zulia is not None and merida is not None
     assert describe(zulia) == "Lagunillas, Zulia"
     assert describe(merida) == "Lagunillas, Mérida"
+
+
+def test_a_country_named_in_the_text_keeps_only_its_places():
+    assert_at(locate("Valencia, Venezuela"), VALENCIA_VE)
+    assert locate("Valencia, Colombia") is None  # Colombia's Valencia is outside the area
+    assert describe(locate("Cúcuta, Colombia")) == "Cúcuta, Norte de Santander, Colombia"
 
 
 def test_which_valencia_is_decided_by_the_deployment_area(settings):
