@@ -178,3 +178,27 @@ def test_moderation_forms_need_the_csrf_token(world, moderator):
     assert done.status_code == 303
     assert world["incident"].__class__.objects.get().status == Status.VERIFIED
     assert client.post("/moderate/login", {"username": "mod", "password": "x"}).status_code == 403
+
+
+def test_a_session_ends_after_the_idle_time(mod_client, settings):
+    assert mod_client.get("/moderate/").status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(minutes=settings.SESSION_IDLE_MINUTES + 1)):
+        assert mod_client.get("/moderate/").status_code == 403
+
+
+def test_a_moderator_without_a_device_sets_one_up_before_seeing_anything(client, moderator):
+    response = client.post("/moderate/login", {"username": "mod", "password": "a long passphrase 1"})
+    assert response.status_code == 302 and response["Location"].startswith("/moderate/setup")
+    assert client.get("/moderate/").status_code == 302  # logged in, but not verified: sent to verify
+    page = client.get("/moderate/setup").content.decode()
+    secret = page.split('id="totp-secret">')[1].split("<")[0]
+    assert (
+        client.post(
+            "/moderate/setup", {"otp_token": "123456" if pyotp.TOTP(secret).now() != "123456" else "654321"}
+        ).status_code
+        == 400
+    )
+    with time_machine.travel(timezone.now() + timedelta(seconds=5), tick=False):
+        done = client.post("/moderate/setup", {"otp_token": pyotp.TOTP(secret).now()})
+    assert done.status_code == 302 and client.get("/moderate/").status_code == 200
+    assert TOTPDevice.objects.get(user=moderator).confirmed
