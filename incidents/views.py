@@ -8,7 +8,7 @@ import uuid
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -16,13 +16,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from geo.area import deployment_area
-from incidents import abuse, selectors, services
+from incidents import abuse, mapversion, selectors, services
 from incidents.api.geojson import feature
+from incidents.api.params import encode_version_cursor
 from incidents.errors import DomainError
 from incidents.forms import ReportForm
 from incidents.models import Kind
 
 DEVICE_COOKIE = "alc_device"
+MAP_PAGE = 10000  # incidents per request of the map's first load (static/map/map.js asks for the same)
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 
 
@@ -108,25 +110,32 @@ def _map_strings() -> dict[str, str]:
     }
 
 
-def _changes_url() -> str:
-    """The changes feed's path, or "" while there is none: the page then polls the incident list."""
-    try:
-        return reverse("api:incident-changes")
-    except NoReverseMatch:
-        return ""
+def _changes_start() -> dict[str, str]:
+    """Where the map polls for changes, and the cursor it starts from: the map version now.
+
+    The page loads incidents from the list (the fast path) after this, so that list holds every change up
+    to this cursor; changes after it are replayed by the first poll, and applying one twice is harmless.
+    """
+    return {
+        "changes_url": reverse("api:incident-changes"),
+        "changes_cursor": encode_version_cursor(mapversion.current()),
+    }
 
 
 @never_cache
 @require_GET
 def live_map(request: HttpRequest) -> HttpResponse:
     """The live map. Everything on it comes from the public API; this page only frames it."""
+    zoomed = all(request.GET.get(name) for name in ("z", "lat", "lon"))
     context = {
         "kinds": Kind.choices,
+        # Framed on the whole area, the page's first request is known: the browser can start it at once.
+        "preload": "" if zoomed else f"{reverse('api:incident-list')}?limit={MAP_PAGE}",
         "tile_url": settings.MAP_TILE_URL,
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         "poll_ms": settings.MAP_POLL_INTERVAL_S * 1000,
         "time_step_s": settings.PUBLIC_TIME_STEP_S,
-        "changes_url": _changes_url(),
+        **_changes_start(),
         "js_strings": _map_strings(),
         **_area_context(),
     }

@@ -71,16 +71,18 @@ let index = null;
 
 function put(feature) {
   const [x, y] = feature.geometry.coordinates;
-  store.set(feature.id, { id: feature.id, lon: x, lat: y, p: feature.properties });
+  const p = feature.properties;
+  // Times parsed once here: filters and counts run over every incident on each move.
+  store.set(feature.id, { id: feature.id, lon: x, lat: y, p, ends: Date.parse(p.expires_at) + STEP_MS, seen: Date.parse(p.last_confirmed_at) });
 }
 
 function shown(item, now) {
   const p = item.p;
   if (ENDED.has(p.status)) return false;
   // Public times are rounded down: past expires_at + one step, it has surely expired.
-  if (Date.parse(p.expires_at) + STEP_MS <= now) return false;
+  if (item.ends <= now) return false;
   if (state.verified && !p.verified) return false;
-  if (state.within && now - Date.parse(p.last_confirmed_at) > state.within * 3600e3) return false;
+  if (state.within && now - item.seen > state.within * 3600e3) return false;
   return true;
 }
 
@@ -94,13 +96,15 @@ function rebuild() {
   }
   index = new Supercluster({
     radius: 50,
-    maxZoom: 14,
+    // Clusters up to zoom 11; closer in, a viewport holds few enough incidents to draw each one.
+    maxZoom: 11,
     minPoints: 3,
     map: (item) => ({ checkpoint: +(item.p.kind === "checkpoint"), roadblock: +(item.p.kind === "roadblock"),
       militia: +(item.p.kind === "militia"), hazard: +(item.p.kind === "hazard") }),
     reduce: (acc, other) => { for (const k of KINDS) acc[k] += other[k]; },
   });
   index.load(points);
+  if (!performance.getEntriesByName("alc:indexed").length) performance.mark("alc:indexed");
   counts();
   draw();
   refreshPopup();
@@ -241,6 +245,8 @@ function paint() {
     }
   }
   box.dataset.drawn = String(items.length);
+  // For bench/map_page.py: when the loaded incidents were first on screen.
+  if (store.size && !performance.getEntriesByName("alc:incidents-drawn").length) performance.mark("alc:incidents-drawn");
 }
 
 map.on("move", draw);
@@ -393,19 +399,19 @@ map.on("contextmenu", (event) => {
 });
 
 // --- loading ------------------------------------------------------------------------------------------------------
-// Framed on the whole area, the page takes every live incident from the changes feed, which also gives the cursor
-// to poll from. Opened zoomed in (a shared link, a phone zoomed on its town), it fetches only the viewport and its
-// margin from the list, by bbox, and fetches again when the view leaves what it has; zooming out to the whole area
-// switches to the first way.
+// Framed on the whole area, the page loads every live incident from the list in one request (the HTML has told the
+// browser to start it already). Opened zoomed in (a shared link, a phone zoomed on its town), it loads only the
+// viewport and a margin, by bbox, and again when the view leaves what it has; zooming out to the whole area
+// loads it all once. Either way the changes feed then keeps the store current from the page's starting cursor.
 const PAGE = 10000;
 const api = box.dataset.api;
 const changes = box.dataset.changes;
-let mode = null; // "all": the changes feed, from `cursor`; "view": the list by bbox, from `since`
+let complete = false; // the whole area is loaded: moving the map fetches nothing more
 let loaded = null; // the bounds whose live incidents are all in the store
 let generation = 0;
-let cursor = null;
-let since = null;
-const tags = new Map(); // url -> ETag of its last answer, sent back as If-None-Match
+let cursor = box.dataset.cursor || null;
+let etag = null; // of the last answer to the poll of `cursor`, sent back as If-None-Match
+let etagFor = null;
 
 function bboxParam(b) {
   return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
@@ -418,90 +424,43 @@ function clip(b) {
   );
 }
 
-async function getJSON(url, { conditional = false } = {}) {
-  const headers = { Accept: "application/geo+json, application/json" };
-  if (conditional && tags.has(url)) headers["If-None-Match"] = tags.get(url);
-  const response = await fetch(url, { headers, cache: "no-store" });
-  if (response.status === 304) {
-    box.dataset.notModified = String(Number(box.dataset.notModified || 0) + 1);
-    return null;
-  }
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const tag = response.headers.get("ETag");
-  tags.clear(); // only the latest poll's tag is worth keeping
-  if (tag) tags.set(url, tag);
-  return response.json();
-}
-
 async function fetchList(url) {
-  const features = [];
-  let stamp = null;
+  let features = [];
   while (url) {
-    const body = await getJSON(url);
-    features.push(...body.features);
-    stamp = stamp || body.timeStamp;
+    // A plain GET, so that the first one is the request the HTML preloaded.
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const body = await response.json();
+    if (features.length) features.push(...body.features);
+    else features = body.features;
     const next = (body.links || []).find((link) => link.rel === "next");
     url = next ? next.href : null;
   }
-  return { features, stamp };
-}
-
-async function fetchChanges(from) {
-  const features = [];
-  const tombstones = [];
-  let url = changesUrl(from);
-  for (;;) {
-    const body = await getJSON(url, { conditional: true });
-    if (body === null) return null; // 304: nothing changed
-    features.push(...body.features);
-    tombstones.push(...(body.tombstones || []));
-    from = body.next;
-    if (!body.more) break;
-    url = changesUrl(from);
-  }
-  return { features, tombstones, next: from };
-}
-
-function changesUrl(from) {
-  return `${changes}?limit=${PAGE}${from ? `&since=${encodeURIComponent(from)}` : ""}`;
+  return features;
 }
 
 async function ensureLoaded() {
-  if (mode === "all") return;
+  if (complete) return;
   const view = map.getBounds();
   if (loaded && loaded.contains(clip(view))) return;
   const want = clip(view.pad(0.5));
+  const whole = want.contains(area);
   const mine = ++generation;
   const started = Date.now();
   try {
-    if (want.contains(area) && changes) {
-      const all = await fetchChanges(null);
-      if (mine !== generation) return;
-      store.clear();
-      all.features.forEach(put);
-      cursor = all.next;
-      mode = "all";
-      loaded = area;
-    } else {
-      const { features, stamp } = await fetchList(`${api}?limit=${PAGE}&bbox=${bboxParam(want)}`);
-      if (mine !== generation) return;
-      // What lies outside the new viewport is dropped: memory follows the view, not the whole map.
-      store.clear();
-      features.forEach(put);
-      since = rewind(stamp);
-      mode = "view";
-      loaded = want;
-    }
+    const features = await fetchList(whole ? `${api}?limit=${PAGE}` : `${api}?limit=${PAGE}&bbox=${bboxParam(want)}`);
+    if (mine !== generation) return;
+    performance.mark("alc:incidents-received");
+    // What lies outside the new viewport is dropped: memory follows the view, not the whole map.
+    store.clear();
+    features.forEach(put);
+    loaded = whole ? area : want;
+    complete = whole;
     markFresh(started);
     rebuild();
   } catch {
     if (mine === generation) setLive(false);
   }
-}
-
-// updated_at is stamped before its transaction commits: look back a minute (applying a change twice is harmless).
-function rewind(stamp) {
-  return new Date(Date.parse(stamp) - 60000).toISOString().replace(/\.\d+Z$/, "Z");
 }
 
 // --- live: every POLL_MS, and as soon as the page regains focus or the network; If-None-Match makes a quiet poll a 304
@@ -532,44 +491,47 @@ function setLive(ok) {
 function apply(features, tombstones) {
   let changed = false;
   for (const feature of features || []) {
-    // A change can end an incident (a tombstone from the feed, an ended status from the list).
     if (ENDED.has(feature.properties?.status)) { changed = store.delete(feature.id) || changed; continue; }
-    put(feature); // an addition, an update or a move: the same id, its latest state
+    put(feature); // an addition, an update or a move: the same id with its latest state
     changed = true;
   }
   for (const gone of tombstones || []) changed = store.delete(gone.id) || changed;
   return changed;
 }
 
+async function pollChanges() {
+  let changed = false;
+  for (;;) {
+    const url = `${changes}?limit=${PAGE}${cursor ? `&since=${encodeURIComponent(cursor)}` : ""}`;
+    const headers = { Accept: "application/geo+json, application/json" };
+    if (etag && etagFor === url) headers["If-None-Match"] = etag;
+    const response = await fetch(url, { headers, cache: "no-store" });
+    if (response.status === 304) {
+      box.dataset.notModified = String(Number(box.dataset.notModified || 0) + 1);
+      return changed;
+    }
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const body = await response.json();
+    changed = apply(body.features, body.tombstones) || changed;
+    cursor = body.next;
+    etag = response.headers.get("ETag");
+    etagFor = `${changes}?limit=${PAGE}&since=${encodeURIComponent(cursor)}`;
+    if (!body.more) return changed;
+  }
+}
+
 async function poll() {
   if (polling) return;
   clearTimeout(timer);
-  if (!mode) {
-    await ensureLoaded(); // the first load failed (offline at start): try it again
-    timer = setTimeout(poll, POLL_MS);
-    return;
-  }
   polling = true;
   const started = Date.now();
-  const mine = generation;
   try {
-    let changed = false;
-    if (mode === "all") {
-      const body = await fetchChanges(cursor);
-      if (body && mine === generation) {
-        cursor = body.next;
-        changed = apply(body.features, body.tombstones);
-      }
-    } else {
-      const url = `${api}?limit=${PAGE}&bbox=${bboxParam(loaded)}&updated_since=${since}`;
-      const body = await getJSON(url, { conditional: true });
-      if (body && mine === generation) {
-        changed = apply(body.features, []);
-        if (body.features.length) since = rewind(body.timeStamp);
-      }
+    if (!loaded) {
+      await ensureLoaded(); // the first load failed (offline at start): try it again
+    } else if (changes) {
+      if (await pollChanges()) rebuild();
+      markFresh(started);
     }
-    if (changed) rebuild();
-    markFresh(started);
   } catch {
     setLive(false);
   } finally {

@@ -1,0 +1,295 @@
+"""The live map's weight and speed (DESIGN §7: ≤ 150 KB compressed before tiles; 10,000 incidents on screen
+in ≤ 1.5 s in headless Chromium), with and without DevTools' 4× CPU throttling.
+
+Starts the app with gunicorn and a private redis-server on a scratch SpatiaLite database (or the PostGIS
+database named by --postgis URL, which it empties first), loads / in Debian's Chromium at 390×844 with the
+tile server blocked, and adds up every response ("compressed": what the server sent when it compressed,
+otherwise the body gzipped at level 6, as a front proxy would). Then it loads 10,000 published incidents
+with the ORM and times, per run, navigation start → the first canvas frame holding all of them (the page's
+`alc:incidents-drawn` mark), plus a zoom in and out. Run:
+
+    .venv/bin/python bench/map_page.py [--runs 5] [--postgis postgis://postgres@127.0.0.1:5432/NAME] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Error
+
+ROOT = Path(__file__).resolve().parent.parent
+WEIGHT_BUDGET = 150 * 1024
+TIME_BUDGET_MS = 1500
+COUNT = 10_000
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+SEED = """
+import random
+from datetime import timedelta
+from django.contrib.gis.geos import Point
+from django.utils import timezone
+from geo.spatial import snap_lon_lat
+from incidents import services
+from incidents.models import Incident, Status
+Incident.objects.all().delete()
+rng = random.Random(5)
+now = timezone.now()
+total = {count}
+top = services.next_versions(total)
+kinds = ("checkpoint", "roadblock", "militia", "hazard")
+rows = []
+for n in range(total):
+    lon, lat = snap_lon_lat(rng.uniform(-72.5, -61.0), rng.uniform(1.5, 11.8), 50)
+    verified = n % 3 == 0
+    rows.append(Incident(kind=kinds[n % 4], point=Point(lon, lat, srid=4326), place=f"Lugar {{n}}",
+        status=Status.VERIFIED if verified else Status.UNVERIFIED, first_reported_at=now - timedelta(minutes=90),
+        last_confirmed_at=now - timedelta(minutes=rng.randint(0, 60)), expires_at=now + timedelta(hours=6),
+        reporters=2 + n % 5, confidence=rng.random(), verified_at=now if verified else None,
+        version=top - total + 1 + n))
+Incident.objects.bulk_create(rows, batch_size=2000)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class App:
+    def __init__(self, workdir: Path, database_url: str | None):
+        self.workdir = workdir
+        redis_port = free_port()
+        self.redis = subprocess.Popen(
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+            "DATABASE_URL": database_url or f"spatialite:///{workdir / 'bench.sqlite3'}",
+            "VAR_DIR": str(workdir),
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "API_READ_RATE_ANON": "off",  # the bench reloads the page far more often than a person
+            "LOG_LEVEL": "WARNING",
+        }
+        self.python = sys.executable
+        self.manage("migrate", "-v0")
+        self.manage("collectstatic", "--noinput", "-v0")
+        self.shell("from incidents.models import Incident; Incident.objects.all().delete()")
+        port = free_port()
+        self.server = subprocess.Popen(
+            [self.python, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+            + ["--workers", "2", "--no-control-socket"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{self.base}/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise SystemExit("the server did not start")
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([self.python, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
+
+    def shell(self, code: str) -> None:
+        self.manage("shell", "-c", code)
+
+    def stop(self) -> None:
+        for process in (self.server, self.redis):
+            if process.poll() is None:
+                process.terminate()
+                process.wait(10)
+
+
+def weigh(responses) -> list[tuple[str, int, int]]:
+    rows = []
+    for response in responses:
+        try:
+            body = response.body()
+        except Error:  # a response without a body (304, aborted): nothing was sent
+            continue
+        encoding = (response.headers.get("content-encoding") or "").lower()
+        sent = int(response.headers.get("content-length") or len(body)) if encoding else len(gzip.compress(body, 6))
+        rows.append((response.url, len(body), sent))
+    return rows
+
+
+def new_page(browser, throttle: float):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, service_workers="block", locale="es-VE"
+    )
+    page = context.new_page()
+    page.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
+    if throttle > 1:
+        session = context.new_cdp_session(page)
+        session.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
+    return context, page
+
+
+def page_weight(browser, base: str) -> tuple[list, bool]:
+    context, page = new_page(browser, 1)
+    responses: list = []
+    page.on("response", lambda response: responses.append(response))
+    page.goto(f"{base}/", wait_until="networkidle")
+    page.wait_for_selector('#map[data-live="ok"]')
+    overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    rows = weigh([r for r in responses if r.url.startswith(base)])
+    context.close()
+    return rows, overflow
+
+
+def one_run(browser, base: str, throttle: float) -> dict:
+    context, page = new_page(browser, throttle)
+    data: list = []
+    page.on("response", lambda r: data.append(r) if "/api/v1/incidents" in r.url else None)
+    page.goto(f"{base}/")
+    page.wait_for_selector('#map[data-live="ok"]', timeout=60_000)
+    drawn = page.evaluate("performance.getEntriesByName('alc:incidents-drawn')[0]?.startTime ?? null")
+    marks = page.evaluate(
+        "['alc:incidents-received', 'alc:indexed', 'alc:incidents-drawn']"
+        ".map((name) => Math.round(performance.getEntriesByName(name)[0]?.startTime ?? -1))"
+    )
+    loaded = page.evaluate("alcabalaMap.store.size")
+    feed = page.evaluate(
+        """() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/incidents'))
+             .map((e) => [Math.round(e.startTime), Math.round(e.responseStart), Math.round(e.responseEnd)])[0]"""
+    )
+    counted = page.evaluate(
+        "[...document.querySelectorAll('output.count')].reduce((sum, node) => sum + Number(node.dataset.count), 0)"
+    )
+    zoom = page.evaluate(
+        """() => new Promise((done) => {
+             const map = alcabalaMap.map, start = performance.now(), z = map.getZoom();
+             map.once('moveend', () => { map.once('moveend', () => requestAnimationFrame(() =>
+               done(performance.now() - start))); map.setZoom(z, {animate: false}); });
+             map.setView([10.2, -67.5], 12, {animate: false});
+           })"""
+    )
+    data_sent = sum(sent for _, _, sent in weigh(data))
+    context.close()
+    return {
+        "marks": marks,
+        "feed": feed,
+        "drawn_ms": drawn,
+        "loaded": loaded,
+        "counted": counted,
+        "zoom_ms": zoom,
+        "data_kb": data_sent / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--postgis", help="a PostGIS database URL to use (it is emptied of incidents)")
+    parser.add_argument("--write", action="store_true", help="record the numbers in docs/benchmarks.md")
+    options = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    results: dict[float, list[dict]] = {1: [], 4: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        app = App(Path(tmp), options.postgis)
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                weight, overflow = page_weight(browser, app.base)
+                app.shell(SEED.format(count=COUNT))
+                for _ in range(options.runs):
+                    for throttle in results:
+                        results[throttle].append(one_run(browser, app.base, throttle))
+                browser.close()
+        finally:
+            app.stop()
+
+    backend = "PostGIS" if options.postgis else "SpatiaLite"
+    total = sum(sent for _, _, sent in weight)
+    print("map page, first load with no incidents (tiles blocked):")
+    for url, raw, sent in weight:
+        print(f"  {url.replace(app.base, ''):58} {raw / 1024:7.1f} KB raw {sent / 1024:7.1f} KB compressed")
+    print(f"  total: {total / 1024:.1f} KB compressed (budget {WEIGHT_BUDGET // 1024} KB)")
+    print(f"  horizontal overflow at 390 px: {'yes' if overflow else 'no'}")
+    for throttle, runs in results.items():
+        for r in runs:
+            print(
+                f"  ×{throttle:g}: data request start, first byte, end (ms): {r['feed']}; "
+                f"parsed, indexed, drawn at {r['marks']}"
+            )
+    summary = {}
+    for throttle, runs in results.items():
+        drawn = [r["drawn_ms"] for r in runs]
+        zooms = [r["zoom_ms"] for r in runs]
+        complete = all(r["loaded"] == COUNT and r["counted"] == COUNT for r in runs)
+        summary[throttle] = (statistics.median(drawn), max(drawn), statistics.median(zooms), complete)
+        print(
+            f"{COUNT:,} incidents ({backend}), CPU ×{throttle:g}: "
+            f"on screen in median {statistics.median(drawn):.0f} ms, "
+            f"worst {max(drawn):.0f} ms (budget {TIME_BUDGET_MS} ms) over {len(runs)} runs; "
+            f"zoom in and out {statistics.median(zooms):.0f} ms; data {runs[0]['data_kb']:.0f} KB compressed; "
+            f"all loaded and counted: {'yes' if complete else 'NO'}"
+        )
+    if options.write:
+        record(total, overflow, summary, backend, options.runs)
+    over = total > WEIGHT_BUDGET or overflow or any(worst > TIME_BUDGET_MS for _, worst, _, _ in summary.values())
+    if over or not all(complete for *_, complete in summary.values()):
+        raise SystemExit("over budget")
+
+
+def record(total: int, overflow: bool, summary: dict, backend: str, runs: int) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nNumbers printed by the scripts in bench/.\n"
+    marker = f"## Live map ({backend})"
+    lines = [
+        f"{marker}\n",
+        f"`bench/map_page.py{' --postgis …' if backend == 'PostGIS' else ''}`, headless Chromium at 390×844, tiles "
+        f"blocked, gunicorn with 2 workers on loopback, {time.strftime('%Y-%m-%d')}; {runs} runs each.\n",
+        "| what | measured | budget |",
+        "| --- | --- | --- |",
+        f"| page before tiles, no incidents (HTML, CSS, Leaflet, supercluster, map script) | "
+        f"{total / 1024:.1f} KB compressed | 150 KB |",
+        f"| horizontal overflow at 390 px | {'yes' if overflow else 'none'} | none |",
+    ]
+    for throttle, (median, worst, zoom, _complete) in summary.items():
+        label = "no throttling" if throttle == 1 else f"DevTools CPU throttling ×{throttle:g}"
+        lines.append(
+            f"| {COUNT:,} incidents on screen, {label} (navigation → first frame with all of them) | "
+            f"median {median:.0f} ms, worst {worst:.0f} ms | 1,500 ms |"
+        )
+        lines.append(f"| zoom to a town and back, {label} | median {zoom:.0f} ms | — |")
+    section = "\n".join(lines) + "\n"
+    if marker in text:
+        start = text.index(marker)
+        end = text.find("\n## ", start + len(marker))
+        text = text[:start] + section + (text[end:] if end != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
