@@ -251,6 +251,7 @@ def incident_view(request: HttpRequest, incident_id: int) -> HttpResponse:
     context = {
         "incident": incident,
         "status": selectors.effective_status(incident),
+        "status_label": Status(selectors.effective_status(incident)).label,
         "reports": reports,
         "distinct_reporters": len({r.reporter_key or r.pk for r in reports}),
         "map_data": _map_data(points),
