@@ -24,7 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from incidents import conf as incidents_conf
 from incidents.errors import DomainError
-from incidents.models import Status
+from incidents.models import Kind, Status
 from moderation import conf, selectors, services, throttle
 from moderation.forms import LoginForm, PointForm, TokenForm
 
@@ -227,7 +227,7 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     context = {
         "queue": queue,
         "filters": request.GET,
-        "kinds": incidents_conf.KINDS,
+        "kinds": [(kind, Kind(kind).label) for kind in incidents_conf.KINDS],
         "statuses": Status.choices,
         "chosen_kinds": kinds,
         "chosen_statuses": statuses or [Status.UNVERIFIED],
