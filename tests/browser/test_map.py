@@ -301,3 +301,35 @@ def test_an_unchanged_poll_is_answered_304(fast_poll, map_page):
     not_modified = [tag for status, tag in polls if status == 304]
     assert not_modified and all(tag for tag in not_modified)  # each sent the ETag it had been given
     expect_count(map_page, "checkpoint", 1)  # and the map kept what it had
+
+
+def test_a_moderator_moving_an_incident_and_writing_a_note_updates_the_open_popup_in_place(fast_poll, map_page):
+    from django.contrib.auth.models import Group, User
+
+    from moderation import services as moderation
+
+    moderator = User.objects.create_user("mod", password="a long passphrase 1")
+    moderator.groups.add(Group.objects.get_or_create(name="moderators")[0])
+    incident = incident_by_reports("checkpoint")
+    open_map(map_page)
+    zoom_to(map_page, 14, CARACAS[1], CARACAS[0])
+    click_incident(map_page, incident.pk)
+    before = map_page.evaluate(f"[alcabalaMap.store.get({incident.pk}).lon, alcabalaMap.store.get({incident.pk}).lat]")
+
+    moved = Point(CARACAS[0] + 0.01, CARACAS[1] + 0.01, srid=4326)
+    moderation.incident_move(incident_id=incident.pk, moderator=moderator, point=moved)
+    moderation.incident_note(incident_id=incident.pk, moderator=moderator, note="Desvío por la avenida")
+
+    expect(map_page.locator(".pop .note")).to_have_text("Desvío por la avenida")  # the popup stayed open
+    after = map_page.evaluate(f"[alcabalaMap.store.get({incident.pk}).lon, alcabalaMap.store.get({incident.pk}).lat]")
+    assert after == list(snap_lon_lat(moved.x, moved.y, 50)) and after != before
+    assert map_page.evaluate("alcabalaMap.store.size") == 1  # updated in place, not added twice
+
+
+def test_the_indicator_says_how_fresh_the_map_is_or_that_it_is_offline(fast_poll, map_page):
+    open_map(map_page)
+    expect(map_page.locator("#live")).to_contain_text(re.compile(r"Actualizado hace \d+ s"))
+    map_page.context.set_offline(True)
+    expect(map_page.locator("#live")).to_have_text("Sin conexión: se muestra lo último que se cargó")
+    map_page.context.set_offline(False)
+    expect(map_page.locator("#live")).to_contain_text("Actualizado hace")
