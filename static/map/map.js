@@ -37,7 +37,7 @@ function writeUrl() {
 // --- the map --------------------------------------------------------------------------------------------------
 const [w, s, e, n] = box.dataset.bbox.split(",").map(Number);
 const area = L.latLngBounds([s, w], [n, e]);
-const map = L.map(box, { zoomControl: true, minZoom: 4, maxZoom: 18, maxBounds: area.pad(0.5), worldCopyJump: false });
+const map = L.map(box, { zoomControl: false, minZoom: 4, maxZoom: 18, maxBounds: area.pad(0.5), worldCopyJump: false });
 const tiles = L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: box.dataset.attribution });
 let tileFailures = 0;
 let tileLoads = 0;
@@ -56,6 +56,7 @@ tiles.on("tileload", () => {
   document.getElementById("tiles-note").hidden = true;
 });
 tiles.addTo(map);
+L.control.zoom({ position: "bottomright" }).addTo(map);
 const lat = Number(query.get("lat"));
 const lon = Number(query.get("lon"));
 const zoom = Number(query.get("z"));
@@ -73,7 +74,8 @@ function put(feature) {
   const [x, y] = feature.geometry.coordinates;
   const p = feature.properties;
   // Times parsed once here: filters and counts run over every incident on each move.
-  store.set(feature.id, { id: feature.id, lon: x, lat: y, p, ends: Date.parse(p.expires_at) + STEP_MS, seen: Date.parse(p.last_confirmed_at) });
+  const ends = Date.parse(p.expires_at) + STEP_MS;
+  store.set(feature.id, { id: feature.id, lon: x, lat: y, p, ends, seen: Date.parse(p.last_confirmed_at) });
 }
 
 function shown(item, now) {
@@ -95,7 +97,7 @@ function rebuild() {
     }
   }
   index = new Supercluster({
-    radius: 50,
+    radius: 60,
     // Clusters up to zoom 11; closer in, a viewport holds few enough incidents to draw each one.
     maxZoom: 11,
     minPoints: 3,
@@ -183,7 +185,7 @@ function drawIncident(p, x, y, z) {
 
 function drawCluster(props, x, y) {
   const count = props.point_count;
-  const r = Math.min(30, 13 + Math.log2(count) * 2);
+  const r = Math.min(24, 11 + Math.log2(count) * 1.5);
   ctx.beginPath();
   ctx.arc(x, y, r, 0, Math.PI * 2);
   ctx.fillStyle = "rgba(29,42,54,0.88)";
