@@ -285,7 +285,7 @@ def items(request: HttpRequest) -> HttpResponse:
     when = parse_datetime_filter(request.GET.get("datetime"))
     limit = parse_limit(request.GET.get("limit"))
     offset = parse_offset(request.GET.get("offset"))
-    tag = etag.compute(request, "ogc-items", fmt)
+    tag = etag.compute(request, "ogc-items", fmt, getattr(request, "LANGUAGE_CODE", ""))
     if etag.matches(request, tag):
         return etag.not_modified(tag)
     now = timezone.now()

@@ -176,3 +176,12 @@ def test_owslib_reads_the_same_features_as_the_api(live_server):
     expected = api_features(live_server)
     assert items["numberMatched"] == 12
     assert {f["id"]: {k: f[k] for k in ("type", "id", "geometry", "properties")} for f in items["features"]} == expected
+
+
+def test_the_html_view_speaks_spanish_and_english(api):
+    IncidentFactory()
+    spanish = api.get("/ogc/collections/incidents/items", {"f": "html"}, HTTP_ACCEPT_LANGUAGE="es")
+    english = api.get("/ogc/collections/incidents/items", {"f": "html"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "1 de 1 incidentes." in spanish.content.decode()
+    assert "1 of 1 incidents." in english.content.decode()
+    assert spanish["ETag"] != english["ETag"]
