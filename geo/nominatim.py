@@ -1,10 +1,11 @@
 """The Nominatim provider: geopy's Nominatim client against a configured (self-hosted) service.
 
-Every request first takes a slot from the rate limit shared through Redis (geo/ratelimit.py) and every
+Every request first takes the token of the rate limit shared through Redis (geo/ratelimit.py) and every
 answer, "nothing found" included, is cached in Redis: forward by the folded text, reverse by the point
-rounded to 4 decimals (about 11 m). Network errors are never cached; they reach the caller as geopy's
-exceptions, for the worker's retry policy (geo/geocoding.py). Requests refuse to run inside a database
-transaction.
+rounded to 4 decimals (about 11 m). Searches are bounded to the deployment area's box, and the first
+result (Nominatim ranks them by importance) that lies inside the area itself is taken. Network errors
+are never cached; they reach the caller as geopy's exceptions, for the worker's retry policy
+(geo/geocoding.py). Requests refuse to run inside a database transaction.
 """
 
 from __future__ import annotations

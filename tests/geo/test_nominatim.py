@@ -132,3 +132,27 @@ def test_three_workers_at_once_never_exceed_the_configured_rate(fake_server, red
     assert min(gaps) >= 1 / rate - 0.002, gaps
     for first in arrivals:
         assert sum(first <= t < first + 1 for t in arrivals) <= rate
+
+
+def test_without_redis_no_request_is_sent(nominatim, settings):
+    # The shared rate cannot be kept without Redis, so nothing is sent: a network error, retried later.
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"
+    with pytest.raises(GeocoderServiceError):
+        geocoding.locate("Petare")
+    assert nominatim.requests == []
+
+
+def test_chain_names_a_point_nominatim_cannot(nominatim, settings):
+    settings.GEOCODER = "chain"
+    assert geocoding.describe(Point(-72.4440, 7.9216, srid=4326)) == "Ureña, Táchira"
+    assert [r.path for r in nominatim.requests] == ["/reverse"]  # "Unable to geocode" there
+
+
+def test_nominatim_without_its_url_is_refused_at_start_up():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "GEOCODER": "nominatim"}
+    env.pop("NOMINATIM_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "GEOCODER=nominatim needs NOMINATIM_URL" in result.stderr
