@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from config.errors import ApiError
 from consumers import throttle
 from incidents import abuse, conf, selectors, services
-from incidents.api import csv_export, etag, fast, params, schema
+from incidents.api import bodycache, csv_export, etag, fast, params, schema
 from incidents.api.geojson import GEOJSON, dumps, feature, public_time
 from incidents.errors import DomainError
 from incidents.models import ACTIVE_STATUSES
@@ -197,29 +197,42 @@ class IncidentListApi(APIView):
         if etag.matches(request, tag):
             return etag.not_modified(tag)
         throttle.check_read(request)
+        headers = {"ETag": tag, "Cache-Control": "no-cache"}
+        whole_map = bbox is None and updated_since is None
+        if whole_map and (kept := bodycache.get(tag)) is not None:
+            content_type, link, content = kept
+            if link:
+                headers["Link"] = link
+            return HttpResponse(content, content_type=content_type, headers=headers)
         now = timezone.now()
         queryset = selectors.incidents_public(
             bbox=bbox, kinds=kinds, statuses=statuses, updated_since=updated_since, after_id=after_id, now=now
         )
         page = fast.features_page(queryset, limit=limit, now=now)
-        headers = {"ETag": tag, "Cache-Control": "no-cache"}
         next_href = None
         if page.has_more and page.last_id is not None:
             next_href = _next_link(request, "cursor", params.encode_cursor(page.last_id))
             headers["Link"] = f'<{next_href}>; rel="next"'
         if wants_csv:
-            return HttpResponse(
-                csv_export.from_features(page.body), content_type="text/csv; charset=utf-8", headers=headers
-            )
+            content_type = "text/csv; charset=utf-8"
+            content = csv_export.from_features(page.body).encode()
+        else:
+            content_type = GEOJSON
+            content = self._collection(request, page, next_href, now).encode()
+        if whole_map:
+            bodycache.put(tag, content_type=content_type, link=headers.get("Link", ""), body=content)
+        return HttpResponse(content, content_type=content_type, headers=headers)
+
+    @staticmethod
+    def _collection(request: Request, page: fast.Page, next_href: str | None, now) -> str:
         links = [{"rel": "self", "type": GEOJSON, "href": request.build_absolute_uri()}]
         if next_href:
             links.append({"rel": "next", "type": GEOJSON, "href": next_href})
-        body = (
+        return (
             '{"type":"FeatureCollection","features":['
             + page.body
             + f'],"links":{dumps(links)},"numberReturned":{page.count},"timeStamp":"{_stamp(now)}"}}'
         )
-        return HttpResponse(body, content_type=GEOJSON, headers=headers)
 
 
 class IncidentChangesApi(APIView):

@@ -226,3 +226,20 @@ def test_responses_are_gzipped_for_clients_that_ask(api):
     import json
 
     assert len(json.loads(gzip.decompress(response.content))["features"]) == 30
+
+
+def test_the_whole_map_is_built_once_per_map_version(
+    api, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = bump(IncidentFactory())
+    first = api.get("/api/v1/incidents")
+    with django_assert_num_queries(0):
+        again = api.get("/api/v1/incidents")
+    assert again.status_code == 200 and again.content == first.content and again["ETag"] == first["ETag"]
+    with django_capture_on_commit_callbacks(execute=True):
+        bump(incident, note="otra vez")
+    assert api.get("/api/v1/incidents").json()["features"][0]["properties"]["note"] == "otra vez"
+    # A viewport (bbox) is not kept: each is built from the database.
+    with django_assert_num_queries(1):
+        assert api.get("/api/v1/incidents", {"bbox": "-68,10,-66,11"}).status_code == 200
