@@ -74,6 +74,19 @@ _TIME = (
     "to_char(date_bin(make_interval(secs => %s), {col}, timestamptz 'epoch') AT TIME ZONE 'UTC', "
     '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\')'
 )
+# The public longitude and latitude over q (lon) and s (slat, lon_step; see the lateral join below).
+PUBLIC_LON_SQL = "round(round(q.lon / s.lon_step) * s.lon_step * 1e6::float8) / 1e6::float8"
+PUBLIC_LAT_SQL = "round(s.slat * 1e6::float8) / 1e6::float8"
+# The lateral join that gives s: its placeholders are grid_m, METERS_PER_DEGREE_LAT, DEG_TO_RAD, now, lat_step x2.
+SNAP_LATERAL_SQL = """
+        CROSS JOIN LATERAL (
+            SELECT l.slat,
+                   %s / (%s * greatest(cos(l.slat * %s), 1e-6::float8)) AS lon_step,
+                   CASE WHEN q.status IN ('unverified', 'verified') AND q.expires_at <= %s
+                        THEN 'expired' ELSE q.status END AS eff
+            FROM (SELECT round(q.lat / %s) * %s AS slat) AS l
+        ) AS s
+"""
 DEG_TO_RAD = math.pi / 180  # what math.radians multiplies by; PostgreSQL's radians() may differ in the last bit
 
 
@@ -83,7 +96,10 @@ def postgis_feature_sql(inner_sql: str, inner_params, *, grid_m: float, step_s: 
     The text is pasted together (faster than json_build_object, and as compact as Python's output):
     strings go through to_json for their escaping, numbers through float8's shortest exact text. The grid
     arithmetic is snap_lon_lat's, step by step, in double precision: the snapped latitude, the longitude
-    step that follows it, then rounding to 6 decimals (via numeric, as Python's round does in decimal).
+    step that follows it, then 6 decimals as round(v * 1e6) / 1e6, which lands on the double nearest the
+    decimal, as Python's round(v, 6) does; the two could differ only for a v within about 1e-14 of a tie
+    (going through numeric is no better: float8 to numeric keeps 15 digits). tests/api checks them equal
+    on 160,000 random points.
     """
 
     def time(column: str) -> str:
@@ -93,8 +109,8 @@ def postgis_feature_sql(inner_sql: str, inner_params, *, grid_m: float, step_s: 
         SELECT q.id, q.version,
             '{{"type":"Feature","id":' || q.id::text
             || ',"geometry":{{"type":"Point","coordinates":['
-            || round((round(q.lon / s.lon_step) * s.lon_step)::numeric, 6)::float8::text || ','
-            || round(s.slat::numeric, 6)::float8::text
+            || ({PUBLIC_LON_SQL})::text || ','
+            || ({PUBLIC_LAT_SQL})::text
             || ']}},"properties":{{"kind":"' || q.kind  -- one of conf.KINDS: nothing to escape
             || '","status":"' || s.eff
             || '","place":' || to_json(q.place)::text
@@ -111,13 +127,7 @@ def postgis_feature_sql(inner_sql: str, inner_params, *, grid_m: float, step_s: 
             || ',"updated_at":"' || {time("updated_at")}
             || '"}}}}' AS feature
         FROM ({inner_sql}) AS q
-        CROSS JOIN LATERAL (
-            SELECT l.slat,
-                   %s / (%s * greatest(cos(l.slat * %s), 1e-6::float8)) AS lon_step,
-                   CASE WHEN q.status IN ('unverified', 'verified') AND q.expires_at <= %s
-                        THEN 'expired' ELSE q.status END AS eff
-            FROM (SELECT round(q.lat / %s) * %s AS slat) AS l
-        ) AS s
+        {SNAP_LATERAL_SQL}
         ORDER BY q.{order}
     """
     if order not in ("id", "version"):

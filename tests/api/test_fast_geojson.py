@@ -62,22 +62,15 @@ def test_snapping_in_sql_gives_the_coordinates_of_snap_lon_lat(grid_m):
     points = [(rng.uniform(-180, 180), rng.uniform(-89.9, 89.9)) for _ in range(20_000)]
     points += [(rng.uniform(-73.4, -59.7), rng.uniform(0.6, 12.3)) for _ in range(20_000)]
     values = ",".join(f"({i}, {lon!r}::float8, {lat!r}::float8)" for i, (lon, lat) in enumerate(points))
-    inner = f"SELECT * FROM (VALUES {values}) AS v(id, lon, lat)"
+    inner = f"SELECT *, 'unverified' AS status, now() AS expires_at FROM (VALUES {values}) AS v(id, lon, lat)"
     lat_step = grid_m / 111_320.0
+    # The very expressions the fast path uses:
     sql = f"""
-        SELECT q.id, round((round(q.lon / s.lon_step) * s.lon_step)::numeric, 6)::float8,
-               round(s.slat::numeric, 6)::float8
-        FROM ({inner}) AS q CROSS JOIN LATERAL (
-            SELECT l.slat, %s / (%s * greatest(cos(l.slat * %s), 1e-6::float8)) AS lon_step
-            FROM (SELECT round(q.lat / %s) * %s AS slat) AS l) AS s ORDER BY q.id
+        SELECT q.id, {fast.PUBLIC_LON_SQL}, {fast.PUBLIC_LAT_SQL}
+        FROM ({inner}) AS q {fast.SNAP_LATERAL_SQL} ORDER BY q.id
     """
-    # The very expression fast.postgis_feature_sql uses:
-    assert (
-        "round((round(q.lon / s.lon_step) * s.lon_step)::numeric, 6)::float8"
-        in fast.postgis_feature_sql("SELECT 1", [], grid_m=grid_m, step_s=300, now=timezone.now())[0]
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [float(grid_m), 111_320.0, fast.DEG_TO_RAD, lat_step, lat_step])
+        cursor.execute(sql, [float(grid_m), 111_320.0, fast.DEG_TO_RAD, timezone.now(), lat_step, lat_step])
         rows = cursor.fetchall()
     mismatches = [(points[i], (lon, lat)) for i, lon, lat in rows if (lon, lat) != snap_lon_lat(*points[i], grid_m)]
     assert mismatches == []
