@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 from geo.spatial import snap_lon_lat
 from incidents import services
 from incidents.models import Incident, Status
+from tests.browser.conftest import PHONE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -333,3 +334,33 @@ def test_the_indicator_says_how_fresh_the_map_is_or_that_it_is_offline(fast_poll
     expect(map_page.locator("#live")).to_have_text("Sin conexión: se muestra lo último que se cargó")
     map_page.context.set_offline(False)
     expect(map_page.locator("#live")).to_contain_text("Actualizado hace")
+
+
+def test_a_kind_toggled_off_leaves_the_map_but_keeps_its_count(map_page):
+    incident_by_reports("checkpoint")
+    incident_by_reports("roadblock", at=(-66.85, 10.50))
+    open_map(map_page)
+    expect(map_page.locator("#map")).to_have_attribute("data-shown", "2")
+    map_page.locator("#layers summary").click()
+    map_page.locator('input[name="kind"][value="roadblock"]').uncheck()
+    expect(map_page.locator("#map")).to_have_attribute("data-shown", "1")
+    expect_count(map_page, "roadblock", 1)  # the legend still says how many there are
+    assert "kind=checkpoint%2Cmilitia%2Chazard" in map_page.url or "kind=checkpoint,militia,hazard" in map_page.url
+
+
+def test_the_map_speaks_english_to_an_english_browser(browser, live_server):
+    context = browser.new_context(**PHONE, locale="en-GB", base_url=live_server.url, service_workers="block")
+    try:
+        page = context.new_page()
+        page.route(f"**://{TILE_HOST}/**", lambda route: route.abort())
+        incident = incident_by_reports("militia")
+        open_map(page)
+        expect(page.locator("#layers summary")).to_have_text("Layers and filters")
+        expect(page.locator("#live")).to_contain_text("Updated")
+        zoom_to(page, 15, CARACAS[1], CARACAS[0])
+        click_incident(page, incident.pk)
+        expect(page.locator(".pop h3")).to_have_text("Armed group")
+        expect(page.locator(".pop .st")).to_have_text("Unconfirmed")
+        expect(page.locator(".pop .vote-yes")).to_have_text("Still there")
+    finally:
+        context.close()
