@@ -114,6 +114,7 @@ def run(write: bool) -> None:
     from rest_framework import generics
     from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+    from config.redis import get_redis
     from incidents import selectors, services
     from incidents.api.views import IncidentListApi
     from incidents.models import Incident, Status
@@ -159,6 +160,7 @@ def run(write: bool) -> None:
         return count
 
     results = []
+    cache = get_redis()
     rng = random.Random(6)
     for count in SIZES:
         Incident.objects.all().delete()
@@ -190,9 +192,16 @@ def run(write: bool) -> None:
         mapversion.publish(top)
         runs = 7 if count <= 10_000 else 3
         call_ours(count), call_theirs(count)  # warm up
-        ours_ms = median_ms(lambda c=count: call_ours(c), runs)
+
+        def cold(c=count):
+            for key in cache.scan_iter("alc:body:*"):  # nothing kept: the database builds every answer
+                cache.delete(key)
+            call_ours(c)
+
+        ours_ms = median_ms(cold, runs)
+        warm_ms = median_ms(lambda c=count: call_ours(c), runs)
         theirs_ms = median_ms(lambda c=count: call_theirs(c), runs)
-        row = {"count": count, "ours": ours_ms, "theirs": theirs_ms, "ratio": theirs_ms / ours_ms}
+        row = {"count": count, "ours": ours_ms, "warm": warm_ms, "theirs": theirs_ms, "ratio": theirs_ms / ours_ms}
         if count == 10_000:
             first = ours(factory.get("/api/v1/incidents?limit=10000"))
             tag = first["ETag"]
@@ -202,9 +211,12 @@ def run(write: bool) -> None:
                 assert response.status_code == 304
 
             row["ms_304"] = median_ms(poll, 51)
-            row["ms_200"] = median_ms(lambda: ours(factory.get("/api/v1/incidents?limit=10000")), runs)
+            row["ms_200"] = median_ms(lambda: ours(factory.get("/api/v1/incidents?limit=10000")), runs)  # kept
         results.append(row)
-        print(f"{count:>6} incidents: ours {ours_ms:8.1f} ms   DRF-gis {theirs_ms:8.1f} ms   ratio {row['ratio']:.1f}×")
+        print(
+            f"{count:>6} incidents: ours {ours_ms:8.1f} ms (kept: {warm_ms:6.1f} ms)   DRF-gis {theirs_ms:8.1f} ms   "
+            f"ratio {row['ratio']:.1f}× (kept: {theirs_ms / warm_ms:.0f}×)"
+        )
     ten = next(r for r in results if r["count"] == 10_000)
     print(f"unchanged poll at 10,000: 304 in {ten['ms_304']:.2f} ms, 200 in {ten['ms_200']:.1f} ms "
           f"({ten['ms_304'] / ten['ms_200']:.3f}×)")  # fmt: skip
@@ -228,24 +240,34 @@ def record(results: list[dict], ten: dict) -> None:
         f"(DESIGN §7): ≥ {BUDGET_RATIO}× the DRF-gis `GeoFeatureModelSerializer` view at 10,000 incidents; an "
         "unchanged poll ≤ 0.1× a full 200.",
         "",
-        "| incidents | `/api/v1/incidents` | DRF-gis view, same rows | ratio |",
-        "| --- | --- | --- | --- |",
+        "| incidents | `/api/v1/incidents`, built by the database | the same, answer kept for the map version | "
+        "DRF-gis view, same rows | ratio built | ratio kept |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         pages = -(-r["count"] // 10_000)
         note = f" ({pages} pages of 10,000)" if pages > 1 else ""
-        lines.append(f"| {r['count']:,} | {r['ours']:.1f} ms{note} | {r['theirs']:.1f} ms | {r['ratio']:.1f}× |")
+        lines.append(
+            f"| {r['count']:,} | {r['ours']:.1f} ms{note} | {r['warm']:.1f} ms | {r['theirs']:.1f} ms "
+            f"| {r['ratio']:.1f}× | {r['theirs'] / r['warm']:.0f}× |"
+        )
     lines += [
         "",
         "| unchanged poll at 10,000 | measured |",
         "| --- | --- |",
-        f"| 200, full body | {ten['ms_200']:.1f} ms |",
+        f"| 200, full body (kept) | {ten['ms_200']:.1f} ms |",
         f"| 304 with If-None-Match (one Redis GET, no SQL) | {ten['ms_304']:.2f} ms |",
         f"| ratio | {ten['ms_304'] / ten['ms_200']:.4f}× |",
         "",
         "Ours: the database writes each Feature's JSON (snapped to the public grid, times floored, read-time "
         "expiry) and joins them; Python pastes the text into the FeatureCollection without parsing it. The "
-        "DRF-gis view does less (no snapping, no flooring) and still builds a dict per row and serialises it.",
+        "DRF-gis view does less (no snapping, no flooring) and still builds a dict per row and serialises it. "
+        "Whole-map answers (no bbox, no updated_since) are kept in Redis under their ETag for 30 s "
+        '(incidents/api/bodycache.py): "built" empties that before every run, "kept" is the answer most '
+        "visitors get at one map version. Other benchmarks and test suites ran on the same two-CPU machine at "
+        "the same time; ratios are from the same run. Under heavier load from the others the built ratio at "
+        "10,000 came out between 12× and 17× in earlier runs of the same code: the margin over the budget is "
+        "thin when the database path is cold, wide when the answer is kept.",
         "",
     ]
     path = ROOT / "docs" / "benchmarks.md"
@@ -254,7 +276,7 @@ def record(results: list[dict], ten: dict) -> None:
     start = text.find("## API: GeoJSON list, 304 polls")
     if start >= 0:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)
