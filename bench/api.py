@@ -266,7 +266,8 @@ def record(results: list[dict], ten: dict) -> None:
         '(incidents/api/bodycache.py): "built" empties that before every run, "kept" is the answer most '
         "visitors get at one map version. Other benchmarks and test suites ran on the same two-CPU machine at "
         "the same time; ratios are from the same run. Under heavier load from the others the built ratio at "
-        "10,000 came out between 12× and 17× in earlier runs of the same code: the margin over the budget is "
+        "10,000 came out between 12× and 17× in earlier runs (before coordinates were rounded in double "
+        "precision): the margin over the budget is "
         "thin when the database path is cold, wide when the answer is kept.",
         "",
     ]
