@@ -99,14 +99,12 @@ def _map_strings() -> dict[str, str]:
         "voteFailed": _("Could not send your answer. Try again."),
         "updated": _("Updated {n} s ago"),
         "updatedMin": _("Updated {n} min ago"),
-        "loading": _("Loading…"),
         "offline": _("Offline: showing what was last loaded"),
         "failed": _("Could not reach the server; retrying"),
         "noTiles": _("The background map is unavailable; incidents are still shown."),
         "locateFailed": _("Could not get your position."),
         "reportHere": _("Report here"),
         "noPlace": _("Unnamed place"),
-        "cluster": _("{n} incidents: zoom in"),
     }
 
 
