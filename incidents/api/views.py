@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from config.errors import ApiError
 from consumers import throttle
-from incidents import abuse, conf, selectors, services
+from incidents import abuse, conf, mapversion, selectors, services
 from incidents.api import bodycache, csv_export, etag, fast, params, schema
 from incidents.api.geojson import GEOJSON, dumps, feature, public_time
 from incidents.errors import DomainError
@@ -258,6 +258,17 @@ class IncidentChangesApi(APIView):
         throttle.check_read(request)
         now = timezone.now()
         changes = selectors.incidents_changed(since_version=since, now=now)
+        if since is None:
+            # A first call: every live public incident, no tombstones; the database builds the Features.
+            # The map version read first is a safe cursor once the last page is out: every version up to
+            # it had committed, so the query below saw every live incident it names.
+            floor = mapversion.from_database()
+            page = fast.features_page(changes, limit=limit, now=now, ordering="version")
+            last_version = page.last_version or 0
+            if not page.has_more:
+                last_version = max(last_version, floor)
+            return self._answer(request, [page.body] if page.body else [], [], page.count, last_version,
+                                page.has_more, tag, now)  # fmt: skip
         rows = list(fast.rows(changes, "public")[: limit + 1])
         has_more = len(rows) > limit
         rows = rows[:limit]
@@ -276,7 +287,20 @@ class IncidentChangesApi(APIView):
                         "updated_at": public_time(columns[13], step_s),
                     }
                 )
-        last_version = rows[-1][14] if rows else (since or 0)
+        last_version = rows[-1][14] if rows else since
+        return self._answer(request, features, tombstones, len(rows), last_version, has_more, tag, now)
+
+    @staticmethod
+    def _answer(
+        request: Request,
+        features: list[str],
+        tombstones: list[dict],
+        count: int,
+        last_version: int,
+        has_more: bool,
+        tag: str,
+        now,
+    ) -> HttpResponse:
         cursor = params.encode_version_cursor(last_version)
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
         links = [{"rel": "self", "type": "application/json", "href": request.build_absolute_uri()}]
@@ -288,7 +312,7 @@ class IncidentChangesApi(APIView):
             '{"type":"FeatureCollection","features":['
             + ",".join(features)
             + f'],"tombstones":{dumps(tombstones)},"next":"{cursor}","more":{"true" if has_more else "false"},'
-            + f'"links":{dumps(links)},"numberReturned":{len(rows)},"timeStamp":"{_stamp(now)}"}}'
+            + f'"links":{dumps(links)},"numberReturned":{count},"timeStamp":"{_stamp(now)}"}}'
         )
         return HttpResponse(body, content_type=GEOJSON, headers=headers)
 

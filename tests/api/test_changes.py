@@ -243,3 +243,15 @@ def test_the_whole_map_is_built_once_per_map_version(
     # A viewport (bbox) is not kept: each is built from the database.
     with django_assert_num_queries(1):
         assert api.get("/api/v1/incidents", {"bbox": "-68,10,-66,11"}).status_code == 200
+
+
+def test_a_first_call_on_an_empty_map_gives_a_cursor_at_the_current_version(api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        ended = bump(IncidentFactory(status=Status.CLEARED))
+    first = changes(api)
+    assert first["features"] == [] and first["tombstones"] == []
+    # Nothing before the cursor comes back: the client had no copy of the ended incident.
+    assert changes(api, first["next"])["tombstones"] == []
+    with django_capture_on_commit_callbacks(execute=True):
+        bump(ended, note="x")
+    assert [t["id"] for t in changes(api, first["next"])["tombstones"]] == [ended.pk]
