@@ -111,6 +111,12 @@ def identify(request: HttpRequest) -> Client:
     return client
 
 
+def check_key(request: HttpRequest) -> None:
+    """Refuse a bad API key (401) before anything else; anonymous requests cost nothing here."""
+    if request.META.get("HTTP_AUTHORIZATION"):
+        identify(request)
+
+
 def check_read(request: HttpRequest) -> Client:
     """Count one read for the client of `request`; raise RateLimited (429 with Retry-After) past a limit."""
     client = identify(request)

@@ -192,7 +192,7 @@ class IncidentListApi(APIView):
         limit = params.parse_limit(query.get("limit"))
         after_id = params.parse_cursor(query.get("cursor"))
         wants_csv = query.get("format") == "csv"
-        throttle.identify(request)  # a bad key is a 401 even when nothing changed
+        throttle.check_key(request)  # a bad key is a 401 even when nothing changed
         tag = etag.compute(request, "incidents")
         if etag.matches(request, tag):
             return etag.not_modified(tag)
@@ -251,7 +251,7 @@ class IncidentChangesApi(APIView):
         query = request.query_params
         since = params.parse_version_cursor(query.get("since"))
         limit = params.parse_limit(query.get("limit"))
-        throttle.identify(request)  # a bad key is a 401 even when nothing changed
+        throttle.check_key(request)  # a bad key is a 401 even when nothing changed
         tag = etag.compute(request, "changes")
         if etag.matches(request, tag):
             return etag.not_modified(tag)
