@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
+from functools import lru_cache
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -264,11 +267,30 @@ def set_language(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+@lru_cache(maxsize=1)
+def _shell_digest() -> str:
+    digest = hashlib.sha256()
+    for folder in ("report", "leaflet"):
+        for path in sorted((settings.BASE_DIR / "static" / folder).rglob("*")):
+            if path.is_file():
+                digest.update(path.name.encode())
+                digest.update(path.read_bytes())
+    leaflet = finders.find("leaflet/leaflet.js")
+    if leaflet:
+        digest.update(open(leaflet, "rb").read())
+    return digest.hexdigest()[:12]
+
+
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
-    """The service worker, served from the root so that its scope covers /report."""
-    path = settings.BASE_DIR / "static" / "report" / "sw.js"
-    response = HttpResponse(path.read_text(), content_type="text/javascript; charset=utf-8")
+    """The service worker, served from the root so that its scope covers /report.
+
+    Its cache is named after a digest of the files it keeps, so a deploy that changes any of them
+    changes the worker's bytes: browsers install the new worker, which drops the old cache.
+    """
+    script = (settings.BASE_DIR / "static" / "report" / "sw.js").read_text()
+    script = script.replace('"alc-shell-v1"', f'"alc-shell-{_shell_digest()}"')
+    response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = "/"
     return response

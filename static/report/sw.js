@@ -47,7 +47,7 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname === "/report" || url.pathname === "/exit") {
     event.respondWith(networkFirst(request, url.pathname));
-  } else if (url.pathname.indexOf("/static/") === 0) {
+  } else if (url.pathname.indexOf("/static/report/") === 0 || url.pathname.indexOf("/static/leaflet/") === 0) {
     event.respondWith(cacheFirst(request));
   }
 });

@@ -171,3 +171,12 @@ def test_a_photo_too_large_for_the_form_gets_a_page_that_says_so(client, setting
     assert response.status_code == 413
     assert "8 MB" in response.content.decode()
     assert Report.objects.count() == 0
+
+
+def test_the_service_worker_cache_is_named_after_the_files_it_keeps(client):
+    from incidents import views
+
+    body = client.get("/sw.js").content.decode()
+    digest = views._shell_digest()
+    assert f'"alc-shell-{digest}"' in body
+    assert '"alc-shell-v1"' not in body
