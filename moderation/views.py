@@ -384,6 +384,13 @@ def photo_view(request: HttpRequest, report_id) -> HttpResponse:
     report = selectors.report_for_moderation(report_id=report_id)
     if report is None or not report.photo:
         raise Http404
+    if settings.PRIVATE_MEDIA_X_ACCEL_PREFIX:
+        # Behind nginx: the access check is done here, the bytes are sent by nginx from an internal location.
+        response = HttpResponse(content_type="image/jpeg")
+        response["X-Accel-Redirect"] = settings.PRIVATE_MEDIA_X_ACCEL_PREFIX.rstrip("/") + "/" + report.photo.name
+        response["Cache-Control"] = "private, no-store"
+        response["Content-Disposition"] = "inline"
+        return response
     try:
         handle = report.photo.open("rb")
     except FileNotFoundError:

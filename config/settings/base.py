@@ -159,6 +159,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = VAR_DIR / "media"
 # Report photos: outside MEDIA_ROOT and never served by URL; moderators see them through a checked view.
 PRIVATE_MEDIA_ROOT = VAR_DIR / "private"
+# Behind nginx: the internal location serving PRIVATE_MEDIA_ROOT (deploy/nginx); unset: Django streams photos.
+PRIVATE_MEDIA_X_ACCEL_PREFIX = env_str("PRIVATE_MEDIA_X_ACCEL_PREFIX") or ""
 
 # Bodies larger than this are refused with 413 before they are read (photos get their own limit).
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)

@@ -202,3 +202,14 @@ def test_a_moderator_without_a_device_sets_one_up_before_seeing_anything(client,
         done = client.post("/moderate/setup", {"otp_token": pyotp.TOTP(secret).now()})
     assert done.status_code == 302 and client.get("/moderate/").status_code == 200
     assert TOTPDevice.objects.get(user=moderator).confirmed
+
+
+def test_behind_nginx_the_photo_is_handed_to_nginx_only_after_the_moderator_check(mod_client, client, world, settings):
+    settings.PRIVATE_MEDIA_X_ACCEL_PREFIX = "/_private/"
+    photo = mod_client.get(f"/moderate/reports/{world['report'].pk}/photo")
+    assert photo.status_code == 200
+    assert photo["X-Accel-Redirect"] == f"/_private/{world['report'].photo.name}"
+    assert photo.content == b""
+    client.logout()
+    refused = client.get(f"/moderate/reports/{world['report'].pk}/photo")
+    assert refused.status_code in (403, 404) and "X-Accel-Redirect" not in refused
