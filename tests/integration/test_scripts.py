@@ -93,8 +93,11 @@ def test_scripts_run_from_a_clean_clone_serves_the_api_with_a_worker_and_stops_o
             try:
                 exit_code = process.wait(60)
             except subprocess.TimeoutExpired:
+                tree = subprocess.run(["ps", "-eo", "pid,ppid,stat,etime,args"], capture_output=True, text=True).stdout
                 os.killpg(process.pid, signal.SIGKILL)
-                raise
+                log.close()
+                output = (tmp_path / "run.log").read_text(errors="replace")[-4000:]
+                raise AssertionError(f"scripts/run did not stop within 60 s of Ctrl-C:\n{output}\n{tree}") from None
         else:
             exit_code = process.returncode
         log.close()
