@@ -52,7 +52,15 @@ def test_scripts_run_from_a_clean_clone_serves_the_api_with_a_worker_and_stops_o
     env.update(PORT=str(port), HOST="127.0.0.1", VENV=sys.prefix)
     log = open(tmp_path / "run.log", "wb")
     process = subprocess.Popen(
-        ["bash", "scripts/run"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        ["bash", "scripts/run"],
+        cwd=clone,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        # As from a terminal: a runner started in the background may have SIGINT ignored, and bash cannot
+        # trap a signal that was ignored when it started.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     base = f"http://127.0.0.1:{port}"
     try:
