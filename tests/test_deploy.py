@@ -14,7 +14,12 @@ pytestmark = pytest.mark.integration
 
 
 def production_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
+    # Without what the test process itself sets (the browser tests allow Django's ORM beside Playwright's loop).
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTEST", "DJANGO_ALLOW_ASYNC_UNSAFE", "PW_"))
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
