@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+from benchdocs import record_section
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1_000, 10_000, 50_000)
 BUDGET_RATIO = 20
@@ -271,17 +273,7 @@ def record(results: list[dict], ten: dict) -> None:
         "thin when the database path is cold, wide when the answer is kept.",
         "",
     ]
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text()
-    section = "\n".join(lines)
-    start = text.find("## API: GeoJSON list, 304 polls")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-    print(f"recorded in {path}")
+    print(f"recorded in {record_section(chr(10).join(lines))}")
 
 
 if __name__ == "__main__":

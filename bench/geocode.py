@@ -15,6 +15,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from benchdocs import record_section
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
@@ -98,8 +100,6 @@ def main() -> None:
 
 
 def record(index, build_s, allocated, peak, rss_growth, rows) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nNumbers printed by the scripts in bench/.\n"
     marker = "## Offline geocoder"
     lines = "".join(f"| {what} | {per_s:,.0f} lookups/s |\n" for what, per_s in rows)
     section = (
@@ -115,13 +115,7 @@ def record(index, build_s, allocated, peak, rss_growth, rows) -> None:
         "and a 1° margin are kept. Reverse lookups go through a raster of 0.25° cells, each listing the places that "
         "can be nearest to a point in it; forward lookups parse the text and look names up in a dictionary.\n"
     )
-    if marker in text:
-        start = text.index(marker)
-        end = text.find("\n## ", start + len(marker))
-        text = text[:start] + section + (text[end:] if end != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    record_section(section)
 
 
 if __name__ == "__main__":

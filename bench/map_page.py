@@ -25,6 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchdocs import record_section
 from playwright.sync_api import Error
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,8 +273,6 @@ def main() -> None:
 
 
 def record(total: int, overflow: bool, summary: dict, phases: dict, backend: str, runs: int) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nNumbers printed by the scripts in bench/.\n"
     marker = f"## Live map ({backend})"
     lines = [
         f"{marker}\n",
@@ -301,14 +300,7 @@ def record(total: int, overflow: bool, summary: dict, phases: dict, backend: str
         )
     lines.append("")
     lines.append(NOTE)
-    section = "\n".join(lines) + "\n"
-    if marker in text:
-        start = text.index(marker)
-        end = text.find("\n## ", start + len(marker))
-        text = text[:start] + section + (text[end:] if end != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    record_section("\n".join(lines))
 
 
 if __name__ == "__main__":

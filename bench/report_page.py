@@ -18,6 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchdocs import record_section
+
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET = 60 * 1024
 ARGS = [
@@ -134,8 +136,6 @@ def main() -> None:
 
 
 def record(total: int, with_map: int, overflow: bool) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nNumbers printed by the scripts in bench/.\n"
     marker = "## Report page weight"
     section = (
         f"{marker}\n\n`bench/report_page.py`, Chromium at 390×844, {time.strftime('%Y-%m-%d')}.\n\n"
@@ -144,14 +144,7 @@ def record(total: int, with_map: int, overflow: bool) -> None:
         f"| with the pin map opened (Leaflet on demand, tiles aside) | {with_map / 1024:.1f} KB | 60 KB |\n"
         f"| horizontal overflow at 390 px | {'yes' if overflow else 'none'} | none |\n"
     )
-    if marker in text:
-        start = text.index(marker)
-        end = text.find("\n## ", start + len(marker))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(text)
+    record_section(section)
 
 
 if __name__ == "__main__":
