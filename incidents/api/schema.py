@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 from incidents import conf
+from incidents.api.geojson import PUBLIC_PROPERTIES
 from incidents.api.params import MAX_LIMIT
 from incidents.models import Status
 
@@ -41,21 +42,7 @@ FEATURE = {
         "properties": {
             "type": "object",
             "additionalProperties": False,
-            "required": [
-                "kind",
-                "status",
-                "place",
-                "first_reported_at",
-                "last_confirmed_at",
-                "expires_at",
-                "reporters",
-                "still_there",
-                "gone",
-                "confidence",
-                "verified",
-                "note",
-                "updated_at",
-            ],  # fmt: skip
+            "required": list(PUBLIC_PROPERTIES),
             "properties": {
                 "kind": {"type": "string", "enum": list(conf.KINDS)},
                 "status": {"type": "string", "enum": list(Status.values)},
