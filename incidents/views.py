@@ -131,7 +131,7 @@ def live_map(request: HttpRequest) -> HttpResponse:
     context = {
         "kinds": Kind.choices,
         # Framed on the whole area, the page's first request is known: the browser can start it at once.
-        "preload": "" if zoomed else f"{reverse('api:incident-list')}?limit={MAP_PAGE}",
+        "preload": "" if zoomed else f"{reverse('api:incident-list')}?limit={MAP_PAGE}&format=columns",
         "tile_url": settings.MAP_TILE_URL,
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         "poll_ms": settings.MAP_POLL_INTERVAL_S * 1000,

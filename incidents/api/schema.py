@@ -156,13 +156,25 @@ incident_list = extend_schema(
         OpenApiParameter("updated_since", OpenApiTypes.DATETIME, required=False),
         LIMIT,
         OpenApiParameter("cursor", str, description="From a `next` link; opaque.", required=False),
-        OpenApiParameter("format", str, enum=["csv"], description="`csv` for CSV instead of GeoJSON.", required=False),
+        OpenApiParameter(
+            "format",
+            str,
+            enum=["csv", "columns"],
+            description=(
+                "`csv` for CSV instead of GeoJSON; `columns` for the live map's compact JSON: one array per "
+                "property, kinds, statuses and places as indexes into lists, times as steps from `t0`."
+            ),
+            required=False,
+        ),
         TOKEN,
         ETAG_HEADER,
     ],
     responses={
         (200, "application/geo+json"): COLLECTION,
         (200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description="The same rows as CSV."),
+        (200, "application/json"): OpenApiResponse(
+            response=OpenApiTypes.OBJECT, description="`format=columns`: the same rows, one array per property."
+        ),
         304: NOT_MODIFIED,
         **ERRORS,
     },

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from config.errors import ApiError
 from consumers import throttle
 from incidents import abuse, conf, mapversion, selectors, services
-from incidents.api import bodycache, csv_export, etag, fast, params, schema
+from incidents.api import bodycache, columns, csv_export, etag, fast, params, schema
 from incidents.api.geojson import GEOJSON, dumps, feature, public_time
 from incidents.errors import DomainError
 from incidents.models import ACTIVE_STATUSES
@@ -158,6 +158,17 @@ class CSVRenderer(BaseRenderer):
         return dumps(data).encode() if data is not None else b""
 
 
+class ColumnsRenderer(BaseRenderer):
+    """Lets DRF accept `?format=columns`; the view writes the body itself (incidents/api/columns.py)."""
+
+    media_type = columns.MEDIA_TYPE
+    format = "columns"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover - errors only
+        return dumps(data).encode() if data is not None else b""
+
+
 class GeoJSONRenderer(BaseRenderer):
     media_type = GEOJSON
     format = "geojson"
@@ -180,7 +191,7 @@ def _stamp(now) -> str:
 class IncidentListApi(APIView):
     """Public incidents in id order, built by the database on PostGIS (incidents/api/fast.py)."""
 
-    renderer_classes = [JSONRenderer, GeoJSONRenderer, CSVRenderer]
+    renderer_classes = [JSONRenderer, GeoJSONRenderer, CSVRenderer, ColumnsRenderer]
 
     @schema.incident_list
     def get(self, request: Request) -> HttpResponse:
@@ -191,7 +202,7 @@ class IncidentListApi(APIView):
         updated_since = params.parse_time(query.get("updated_since"), "updated_since")
         limit = params.parse_limit(query.get("limit"))
         after_id = params.parse_cursor(query.get("cursor"))
-        wants_csv = query.get("format") == "csv"
+        wanted = query.get("format")
         throttle.check_key(request)  # a bad key is a 401 even when nothing changed
         tag = etag.compute(request, "incidents")
         if etag.matches(request, tag):
@@ -208,12 +219,18 @@ class IncidentListApi(APIView):
         queryset = selectors.incidents_public(
             bbox=bbox, kinds=kinds, statuses=statuses, updated_since=updated_since, after_id=after_id, now=now
         )
-        page = fast.features_page(queryset, limit=limit, now=now)
+        if wanted == "columns":
+            body, page = columns.columns_page(queryset, limit=limit, now=now)
+        else:
+            page = fast.features_page(queryset, limit=limit, now=now)
         next_href = None
         if page.has_more and page.last_id is not None:
             next_href = _next_link(request, "cursor", params.encode_cursor(page.last_id))
             headers["Link"] = f'<{next_href}>; rel="next"'
-        if wants_csv:
+        if wanted == "columns":
+            content_type = columns.MEDIA_TYPE
+            content = self._columns(request, body, page, next_href, now).encode()
+        elif wanted == "csv":
             content_type = "text/csv; charset=utf-8"
             content = csv_export.from_features(page.body).encode()
         else:
@@ -233,6 +250,13 @@ class IncidentListApi(APIView):
             + page.body
             + f'],"links":{dumps(links)},"numberReturned":{page.count},"timeStamp":"{_stamp(now)}"}}'
         )
+
+    @staticmethod
+    def _columns(request: Request, body: dict, page: fast.Page, next_href: str | None, now) -> str:
+        links = [{"rel": "self", "type": columns.MEDIA_TYPE, "href": request.build_absolute_uri()}]
+        if next_href:
+            links.append({"rel": "next", "type": columns.MEDIA_TYPE, "href": next_href})
+        return columns.dumps({**body, "links": links, "numberReturned": page.count, "timeStamp": _stamp(now)})
 
 
 class IncidentChangesApi(APIView):

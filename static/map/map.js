@@ -70,12 +70,41 @@ if (query.has("lat") && query.has("lon") && query.has("z") && area.pad(0.5).cont
 const store = new Map(); // id -> {id, lon, lat, p}
 let index = null;
 
-function put(feature) {
+function remember(id, lon, lat, p) {
+  // Times are kept in ms since the epoch: filters and counts run over every incident on each move.
+  store.set(id, { id, lon, lat, p, ends: p.expires_at + STEP_MS });
+}
+
+function put(feature) { // a GeoJSON Feature: from the changes feed or a vote
   const [x, y] = feature.geometry.coordinates;
-  const p = feature.properties;
-  // Times parsed once here: filters and counts run over every incident on each move.
-  const ends = Date.parse(p.expires_at) + STEP_MS;
-  store.set(feature.id, { id: feature.id, lon: x, lat: y, p, ends, seen: Date.parse(p.last_confirmed_at) });
+  const p = { ...feature.properties };
+  for (const name of ["first_reported_at", "last_confirmed_at", "expires_at", "updated_at"]) p[name] = Date.parse(p[name]);
+  remember(feature.id, x, y, p);
+}
+
+function putColumns(body) { // the list's compact format: one array per property (incidents/api/columns.py)
+  const c = body.columns;
+  const t0 = Date.parse(body.t0);
+  const step = body.timeStep * 1000;
+  const notes = body.notes || {};
+  for (let i = 0; i < c.id.length; i += 1) {
+    const id = c.id[i];
+    remember(id, c.lon[i], c.lat[i], {
+      kind: body.kinds[c.kind[i]],
+      status: body.statuses[c.status[i]],
+      place: body.places[c.place[i]],
+      first_reported_at: t0 + c.first_reported_at[i] * step,
+      last_confirmed_at: t0 + c.last_confirmed_at[i] * step,
+      expires_at: t0 + c.expires_at[i] * step,
+      updated_at: t0 + c.updated_at[i] * step,
+      reporters: c.reporters[i],
+      still_there: c.still_there[i],
+      gone: c.gone[i],
+      confidence: c.confidence[i],
+      verified: c.verified[i] === 1,
+      note: notes[id] || "",
+    });
+  }
 }
 
 function shown(item, now) {
@@ -84,7 +113,7 @@ function shown(item, now) {
   // Public times are rounded down: past expires_at + one step, it has surely expired.
   if (item.ends <= now) return false;
   if (state.verified && !p.verified) return false;
-  if (state.within && now - item.seen > state.within * 3600e3) return false;
+  if (state.within && now - p.last_confirmed_at > state.within * 3600e3) return false;
   return true;
 }
 
@@ -287,8 +316,8 @@ function el(tag, className, text) {
 }
 
 const relative = new Intl.RelativeTimeFormat(LANG, { numeric: "auto" });
-function ago(iso) {
-  const seconds = (Date.parse(iso) - Date.now()) / 1000;
+function ago(ms) {
+  const seconds = (ms - Date.now()) / 1000;
   const abs = Math.abs(seconds);
   if (abs < 60) return relative.format(0, "minute");
   if (abs < 3600) return relative.format(Math.round(seconds / 60), "minute");
@@ -427,18 +456,17 @@ function clip(b) {
 }
 
 async function fetchList(url) {
-  let features = [];
+  const bodies = [];
   while (url) {
     // A plain GET, so that the first one is the request the HTML preloaded.
     const response = await fetch(url);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const body = await response.json();
-    if (features.length) features.push(...body.features);
-    else features = body.features;
+    bodies.push(body);
     const next = (body.links || []).find((link) => link.rel === "next");
     url = next ? next.href : null;
   }
-  return features;
+  return bodies;
 }
 
 async function ensureLoaded() {
@@ -450,12 +478,13 @@ async function ensureLoaded() {
   const mine = ++generation;
   const started = Date.now();
   try {
-    const features = await fetchList(whole ? `${api}?limit=${PAGE}` : `${api}?limit=${PAGE}&bbox=${bboxParam(want)}`);
+    const list = `${api}?limit=${PAGE}&format=columns`;
+    const bodies = await fetchList(whole ? list : `${list}&bbox=${bboxParam(want)}`);
     if (mine !== generation) return;
     performance.mark("alc:incidents-received");
     // What lies outside the new viewport is dropped: memory follows the view, not the whole map.
     store.clear();
-    features.forEach(put);
+    bodies.forEach(putColumns);
     loaded = whole ? area : want;
     complete = whole;
     markFresh(started);
