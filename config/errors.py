@@ -112,6 +112,17 @@ def handler400(request: HttpRequest, exception=None):
     return JsonResponse(error_body("bad_request", "The request could not be read."), status=400)
 
 
+def service_unavailable(request: HttpRequest, retry_after_s: int = 5):
+    """503 for a moment's outage of a backing service: the client should try again in a few seconds."""
+    message = _("The service is briefly unavailable. Try again in a few seconds.")
+    if _wants_html(request):
+        response = _page(request, 503, message)
+    else:
+        response = JsonResponse(error_body("unavailable", message), status=503)
+    response["Retry-After"] = str(retry_after_s)
+    return response
+
+
 def handler500(request: HttpRequest):
     return JsonResponse(
         error_body("server_error", "Something went wrong on our side; the error was logged."),

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import translation
+
+logger = logging.getLogger(__name__)
 
 
 class BodySizeLimitMiddleware:
@@ -82,3 +87,24 @@ class ApiLanguageMiddleware:
             translation.activate("en")
             request.LANGUAGE_CODE = "en"
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that cannot be reached for a moment (restarting, failing over) answers 503 with Retry-After,
+    which clients retry (the report page's outbox does), instead of a 500. Django drops the broken connection
+    at the end of the request and CONN_HEALTH_CHECKS tests a kept one before reuse, so the next request
+    reconnects on its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        from config.errors import service_unavailable
+
+        logger.warning("database unavailable: %s", exception.__class__.__name__)
+        return service_unavailable(request)
