@@ -18,9 +18,11 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import F, FloatField, Func, QuerySet
+from django.db.models.expressions import RawSQL
 
 from geo.spatial import METERS_PER_DEGREE_LAT, floor_time, snap_lon_lat
 from incidents import conf
+from incidents.api import stored
 from incidents.models import ACTIVE_STATUSES, Incident, Status
 
 COLUMNS = (
@@ -63,9 +65,15 @@ class Page:
     has_more: bool
 
 
-def rows(queryset: QuerySet[Incident], *extra: str) -> QuerySet:
-    """Tuples of COLUMNS (and `extra` annotations) with the point as lon and lat."""
-    return queryset.annotate(lon=_X(F("point")), lat=_Y(F("point"))).values_list(*COLUMNS, *extra)
+def rows(queryset: QuerySet[Incident], *extra: str, with_stored: bool = False) -> QuerySet:
+    """Tuples of COLUMNS (and `extra` annotations) with the point as lon and lat.
+
+    `with_stored` (PostgreSQL): also the columns that hold the stored Feature text (incidents/api/stored.py).
+    """
+    queryset = queryset.annotate(lon=_X(F("point")), lat=_Y(F("point")))
+    if with_stored:
+        queryset = queryset.annotate(**{name: RawSQL(column, ()) for name, column in stored.COLUMNS.items()})
+    return queryset.values_list(*COLUMNS, *extra)
 
 
 # --- PostGIS ---------------------------------------------------------------------------------------
@@ -90,7 +98,16 @@ SNAP_LATERAL_SQL = """
 DEG_TO_RAD = math.pi / 180  # what math.radians multiplies by; PostgreSQL's radians() may differ in the last bit
 
 
-def postgis_feature_sql(inner_sql: str, inner_params, *, grid_m: float, step_s: int, now: datetime, order: str = "id"):
+def postgis_feature_sql(
+    inner_sql: str,
+    inner_params,
+    *,
+    grid_m: float,
+    step_s: int,
+    now: datetime,
+    order: str = "id",
+    stored_key: str | None = None,
+):
     """SQL over `inner_sql` (rows with COLUMNS) giving (id, version, Feature text) per row, and its params.
 
     The text is pasted together (faster than json_build_object, and as compact as Python's output):
@@ -100,13 +117,16 @@ def postgis_feature_sql(inner_sql: str, inner_params, *, grid_m: float, step_s: 
     decimal, as Python's round(v, 6) does; the two could differ only for a v within about 1e-14 of a tie
     (going through numeric is no better: float8 to numeric keeps 15 digits). tests/api checks them equal
     on 160,000 random points.
+
+    With `stored_key`, `inner_sql` also has the columns public_feature and public_feature_key: a row whose
+    text was stored under that key (incidents/api/stored.py) and that has not expired since gives the
+    stored text instead, built when the row was written.
     """
 
     def time(column: str) -> str:
         return _TIME.format(col=f"q.{column}")
 
-    sql = f"""
-        SELECT q.id, q.version,
+    feature = f"""
             '{{"type":"Feature","id":' || q.id::text
             || ',"geometry":{{"type":"Point","coordinates":['
             || ({PUBLIC_LON_SQL})::text || ','
@@ -125,7 +145,12 @@ def postgis_feature_sql(inner_sql: str, inner_params, *, grid_m: float, step_s: 
             || CASE WHEN q.verified_at IS NOT NULL AND s.eff <> 'rejected' THEN 'true' ELSE 'false' END
             || ',"note":' || to_json(q.note)::text
             || ',"updated_at":"' || {time("updated_at")}
-            || '"}}}}' AS feature
+            || '"}}}}'"""
+    if stored_key is not None:
+        feature = f"""CASE WHEN q.public_feature_key = %s AND s.eff = q.status THEN q.public_feature
+            ELSE {feature} END"""
+    sql = f"""
+        SELECT q.id, q.version, {feature} AS feature
         FROM ({inner_sql}) AS q
         {SNAP_LATERAL_SQL}
         ORDER BY q.{order}
@@ -134,6 +159,7 @@ def postgis_feature_sql(inner_sql: str, inner_params, *, grid_m: float, step_s: 
         raise ValueError(order)
     lat_step = grid_m / METERS_PER_DEGREE_LAT
     params = [
+        *([] if stored_key is None else [stored_key]),
         *([step_s] * 4),
         *inner_params,
         float(grid_m),
@@ -187,9 +213,14 @@ def features_page(
     step_s = conf.public_time_step_s()
     limited = rows(queryset)[offset : offset + limit + 1]
     if connection.vendor == "postgresql":
+        key = stored.current_key()
+        if key is not None:
+            limited = rows(queryset, *stored.COLUMNS, with_stored=True)[offset : offset + limit + 1]
         inner_sql, inner_params = limited.query.sql_with_params()
         order = "version" if ordering == "version" else "id"
-        sql, params = postgis_feature_sql(inner_sql, inner_params, grid_m=grid_m, step_s=step_s, now=now, order=order)
+        sql, params = postgis_feature_sql(
+            inner_sql, inner_params, grid_m=grid_m, step_s=step_s, now=now, order=order, stored_key=key
+        )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()
