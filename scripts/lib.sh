@@ -82,7 +82,18 @@ alc_ensure_packages() {
 		"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
 		_ALC_APT_UPDATED=1
 	fi
-	"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+	# A package such as nginx starts its service on installing (nginx on port 80, with Debian's default
+	# site). The scripts run their own with their own configuration, so forbid that start for the install.
+	local policy=/usr/sbin/policy-rc.d added_policy=0
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\n# Written by %s while it installs packages; removed afterwards.\nexit 101\n' "$ALC_NAME" |
+			"${as_root[@]}" tee "$policy" >/dev/null && "${as_root[@]}" chmod 755 "$policy" && added_policy=1
+	fi
+	local status=0
+	"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+		status=$?
+	((added_policy)) && "${as_root[@]}" rm -f "$policy"
+	return "$status"
 }
 
 # --- Python ---------------------------------------------------------------------------------------
