@@ -11,6 +11,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/schema", SchemaView.as_view(), name="api-schema"),
     path("api/v1/docs", DocsView.as_view(), name="api-docs"),
+    path("api/v1/", include("watch.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("ogc/", include("ogc.urls")),
     path("moderate/", include("moderation.urls")),

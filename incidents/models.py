@@ -204,3 +204,44 @@ class ModerationEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Moderation events cannot be deleted.")
+
+
+class EventType(models.TextChoices):
+    """What the public saw change: the Atom feed and the webhooks are made of these."""
+
+    PUBLISHED = "published", _("Appeared on the map")
+    VERIFIED = "verified", _("Verified")
+    MOVED = "moved", _("Moved")
+    UPDATED = "updated", _("Updated")
+    ENDED = "ended", _("Ended")
+    UNPUBLISHED = "unpublished", _("Withdrawn from the map")
+
+
+class IncidentEvent(models.Model):
+    """An append-only outbox row: one change of what the public sees of an incident.
+
+    Written in the same transaction as the change (incidents/events.py), so a committed change always
+    has its event and a rolled-back one never does. `feature` is the public Feature right after the
+    change, exactly as the API shows it; nothing private is kept here.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="public_events")
+    type = models.CharField(max_length=16, choices=EventType.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    # The incident's stored point (the public Feature snaps it); areas are matched against it like the API does.
+    point = models.PointField(srid=4326)
+    version = models.BigIntegerField()
+    feature = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set once the webhook fan-out has turned the event into deliveries.
+    dispatched = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], name="incident_event_created_idx"),
+            models.Index(fields=["id"], name="incident_event_pending_idx", condition=Q(dispatched=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} of incident #{self.incident_id}"

@@ -14,13 +14,14 @@ from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField, Case, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from geo.area import deployment_area_contains
 from geo.geocoding import describe, locate, parse_coordinates
 from geo.spatial import bbox_around
-from incidents import abuse, conf, mapversion
+from incidents import abuse, conf, events, mapversion
 from incidents.errors import DomainError
 from incidents.models import (
     ACTIVE_STATUSES,
@@ -34,6 +35,7 @@ from incidents.models import (
     check_transition,
 )
 from incidents.photos import photo_clean
+from incidents.selectors import published_q
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,15 @@ def _touch(incident: Incident, *, now: datetime) -> None:
     incident.confidence = confidence_for(incident)
     incident.updated_at = now
     incident.version = next_versions()
+
+
+def _save_change(incident: Incident, *, now: datetime, insert: bool = False) -> None:
+    """Touch (confidence, time, version) and save a changed incident, and append the public event the
+    change makes, if any (incidents/events.py), in the caller's transaction."""
+    before = None if insert else events.seen(incident.pk, now=now)
+    _touch(incident, now=now)
+    incident.save(force_insert=insert)
+    events.record(incident=incident, before=before, now=now)
 
 
 def _event(*, incident: Incident, action: str, before: dict, after: dict, actor=None, reason: str = "", now=None):
@@ -336,8 +347,7 @@ def _incident_burst_check(*, incident_id: int, report: Report, now: datetime) ->
             return
         before = {"burst": False, "confidence": incident.confidence}
         incident.burst = True
-        _touch(incident, now=now)
-        incident.save()
+        _save_change(incident, now=now)
         minutes = int(conf.burst_window().total_seconds() // 60)
         _event(
             incident=incident,
@@ -399,8 +409,7 @@ def _incident_open(*, report: Report, point: Point, now: datetime, place: str = 
         reporters=1,
         created_at=now,
     )
-    _touch(incident, now=now)
-    incident.save(force_insert=True)
+    _save_change(incident, now=now, insert=True)
     return incident
 
 
@@ -415,8 +424,7 @@ def _incident_join(*, incident: Incident, report: Report, now: datetime, place: 
     incident.first_reported_at = min(incident.first_reported_at, report.observed_at)
     incident.last_confirmed_at = max(incident.last_confirmed_at, report.observed_at)
     incident.expires_at = max(incident.expires_at, report.observed_at + ttl)
-    _touch(incident, now=now)
-    incident.save()
+    _save_change(incident, now=now)
 
 
 def report_requeue_waiting(*, older_than_s: int, now: datetime | None = None, limit: int = 1000) -> int:
@@ -483,8 +491,7 @@ def incident_vote(*, incident_id: int, device: str, still_there: bool, now: date
                     reason=f"{recent_gone} devices reported it gone",
                     now=now,
                 )
-        _touch(incident, now=now)
-        incident.save()
+        _save_change(incident, now=now)
     return incident
 
 
@@ -503,8 +510,7 @@ def incident_transition(
         locked.status = status
         if status == Status.VERIFIED:
             locked.verified_at = now
-        _touch(locked, now=now)
-        locked.save()
+        _save_change(locked, now=now)
         _event(
             incident=locked,
             action=status,
@@ -533,11 +539,13 @@ def incidents_expire(*, now: datetime | None = None, batch_size: int = 500) -> i
             )
             if connection.features.has_select_for_update_skip_locked:
                 candidates = candidates.select_for_update(skip_locked=True)
-            batch = list(candidates[:batch_size])
+            # Which of them the public saw, by the public list's own rule, for their `ended` events.
+            public = Case(When(published_q(), then=Value(True)), default=Value(False), output_field=BooleanField())
+            batch = list(candidates.annotate(public=public)[:batch_size])
             if not batch:
                 break
             top = next_versions(len(batch))
-            events = []
+            audit = []
             for offset, incident in enumerate(batch):
                 before = incident.status
                 check_transition(before, Status.EXPIRED)
@@ -545,7 +553,7 @@ def incidents_expire(*, now: datetime | None = None, batch_size: int = 500) -> i
                 incident.updated_at = now
                 incident.version = top - len(batch) + 1 + offset
                 incident.confidence = confidence_for(incident)
-                events.append(
+                audit.append(
                     ModerationEvent(
                         incident=incident,
                         action="expire",
@@ -556,7 +564,8 @@ def incidents_expire(*, now: datetime | None = None, batch_size: int = 500) -> i
                     )
                 )
             Incident.objects.bulk_update(batch, ["status", "updated_at", "version", "confidence"])
-            ModerationEvent.objects.bulk_create(events)
+            ModerationEvent.objects.bulk_create(audit)
+            events.record_ended(incidents=batch, now=now)
             total += len(batch)
         if len(batch) < batch_size:
             break

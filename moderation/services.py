@@ -211,8 +211,7 @@ def incident_move(
             raise DomainError("incident_ended", _("This incident has ended; it cannot be moved."), status_code=409)
         before = _point_dict(incident.point)
         incident.point = point
-        incident_services._touch(incident, now=now)
-        incident.save()
+        incident_services._save_change(incident, now=now)
         incident_services._event(
             incident=incident,
             action="move",
@@ -238,8 +237,7 @@ def incident_note(*, incident_id: int, moderator: Any, note: str, now: datetime 
             return incident
         before = incident.note
         incident.note = note
-        incident_services._touch(incident, now=now)
-        incident.save()
+        incident_services._save_change(incident, now=now)
         incident_services._event(
             incident=incident,
             action="note",
@@ -294,8 +292,7 @@ def incidents_merge(
         survivor.burst = survivor.burst or absorbed.burst
         if not survivor.note:
             survivor.note = absorbed.note
-        incident_services._touch(survivor, now=now)
-        survivor.save()
+        incident_services._save_change(survivor, now=now)
 
         tombstone_reason = f"merged into #{survivor.pk}"
         if absorbed.status in ACTIVE_STATUSES:
@@ -304,8 +301,7 @@ def incidents_merge(
         absorbed.merged_into = survivor
         # The tombstone keeps the counts the public knew it by, so it stays visible as ended where it was
         # visible, and clients that kept a copy learn that it ended.
-        incident_services._touch(absorbed, now=now)
-        absorbed.save()
+        incident_services._save_change(absorbed, now=now)
 
         incident_services._event(
             incident=survivor,
@@ -359,12 +355,10 @@ def report_split(
             reporters=1,
             created_at=now,
         )
-        incident_services._touch(created, now=now)
-        created.save(force_insert=True)
+        incident_services._save_change(created, now=now, insert=True)
         Report.objects.filter(pk=report.pk).update(incident=created)
         _recount(source)
-        incident_services._touch(source, now=now)
-        source.save()
+        incident_services._save_change(source, now=now)
         incident_services._event(
             incident=source,
             action="split",

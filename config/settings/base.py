@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "consumers",
     "ogc",
     "moderation",
+    "watch",
 ]
 
 MIDDLEWARE = [
@@ -422,6 +423,21 @@ LOGIN_FAILURES_PER_NETWORK = env_int("LOGIN_FAILURES_PER_NETWORK", 20, minimum=1
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 LOGIN_URL = "moderation:login"
 OTP_TOTP_ISSUER = "Alcabala"
+
+# --- Webhooks for API consumers (read through watch/conf.py, sent by watch/tasks.py) ---
+# Failed tries in a row (across deliveries) after which a webhook is disabled until switched on again.
+WEBHOOK_MAX_FAILURES = env_int("WEBHOOK_MAX_FAILURES", 10, minimum=1)
+WEBHOOK_RETRIES = env_int("WEBHOOK_RETRIES", 5, minimum=0, maximum=20)
+WEBHOOK_RETRY_BACKOFF_S = env_float("WEBHOOK_RETRY_BACKOFF_S", 30, minimum=0.01)
+WEBHOOK_RETRY_BACKOFF_MAX_S = env_float("WEBHOOK_RETRY_BACKOFF_MAX_S", 3600, minimum=0.01)
+WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 5, minimum=0.1)
+# Off: URLs that resolve to loopback, private or link-local addresses are refused (SSRF); tests turn it on.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+CELERY_BEAT_SCHEDULE["sweep-webhooks"] = {
+    "task": "watch.sweep",
+    "schedule": float(SWEEP_INTERVAL_S),
+    "options": {"expires": max(1.0, SWEEP_INTERVAL_S * 0.9)},
+}
 
 # --- OpenAPI (drf-spectacular); the docs page's assets come from drf-spectacular-sidecar, served by us ---
 SPECTACULAR_SETTINGS = {

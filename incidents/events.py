@@ -1,0 +1,116 @@
+"""The outbox of public changes: an `IncidentEvent` per change of what the public sees of an incident.
+
+Services call `seen` before a change and `record` after it, inside the change's transaction. Whether an
+incident is on the public map is asked of the database with the very predicate the public list uses
+(`selectors.published_q` and `live_q`), before and after, so the publication policy lives in one place.
+Once the transaction commits, the webhook fan-out is enqueued (watch/tasks.py); a beat job sweeps up what
+a broker outage lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import BooleanField, Case, Value, When
+
+from incidents.models import ENDED_STATUSES, EventType, Incident, IncidentEvent, Status
+from incidents.selectors import live_q, published_q
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the public sees of an incident at one moment."""
+
+    listed: bool  # on the public live map: published under the policy, active and not past its expiry
+    status: str
+    lon: float
+    lat: float
+
+
+def seen(incident_id: int | None, *, now: datetime) -> Seen | None:
+    """The incident as the database holds it now (in the caller's transaction); None if it is not there yet."""
+    if incident_id is None:
+        return None
+    listed = Case(
+        When(published_q() & live_q(now), then=Value(True)), default=Value(False), output_field=BooleanField()
+    )
+    row = (
+        Incident.objects.filter(pk=incident_id).annotate(listed=listed).values_list("listed", "status", "point").first()
+    )
+    if row is None:
+        return None
+    return Seen(listed=bool(row[0]), status=row[1], lon=row[2].x, lat=row[2].y)
+
+
+def classify(before: Seen | None, after: Seen) -> str | None:
+    """Which public event a change was, or None when the public saw nothing of it."""
+    if before is None or not before.listed:
+        return EventType.PUBLISHED if after.listed else None
+    if not after.listed:
+        return EventType.ENDED if after.status in ENDED_STATUSES else EventType.UNPUBLISHED
+    if before.status == Status.UNVERIFIED and after.status == Status.VERIFIED:
+        return EventType.VERIFIED
+    if (before.lon, before.lat) != (after.lon, after.lat):
+        return EventType.MOVED
+    return EventType.UPDATED
+
+
+def _event(incident: Incident, event_type: str, now: datetime) -> IncidentEvent:
+    from incidents.api.geojson import feature
+
+    return IncidentEvent(
+        incident=incident,
+        type=event_type,
+        kind=incident.kind,
+        status=incident.status,
+        point=incident.point,
+        version=incident.version,
+        feature=feature(incident, now=now),
+        created_at=now,
+    )
+
+
+def record(*, incident: Incident, before: Seen | None, now: datetime) -> IncidentEvent | None:
+    """Append the event of a change just saved (`before` from `seen` ahead of it), if the public saw one."""
+    after = seen(incident.pk, now=now)
+    if after is None:
+        return None
+    event_type = classify(before, after)
+    if event_type is None:
+        return None
+    event = _event(incident, event_type, now)
+    event.save(force_insert=True)
+    _fan_out_on_commit()
+    return event
+
+
+def record_ended(*, incidents: Sequence[Incident], now: datetime) -> int:
+    """Append an `ended` event for each incident of a batch that the public saw before it ended.
+
+    For the expiry job: the incidents carry a `public` annotation (`published_q`) taken before the change;
+    their `expires_at` has passed, so the public already reads them as expired.
+    """
+    events = [_event(incident, EventType.ENDED, now) for incident in incidents if getattr(incident, "public", False)]
+    if events:
+        IncidentEvent.objects.bulk_create(events)
+        _fan_out_on_commit()
+    return len(events)
+
+
+def _fan_out_on_commit() -> None:
+    # Once per transaction: one fan-out takes every pending event (a bulk moderation makes hundreds).
+    pending = transaction.get_connection().run_on_commit
+    if not any(hook[1] is _fan_out for hook in pending):
+        transaction.on_commit(_fan_out)
+
+
+def _fan_out() -> None:
+    from watch.tasks import enqueue_fan_out
+
+    enqueue_fan_out()

@@ -1,0 +1,70 @@
+"""Celery tasks of the webhooks: thin, id-taking, safe to run twice (DESIGN §4)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from watch import conf, services
+
+logger = logging.getLogger(__name__)
+
+FAN_OUT_BATCH = 500
+
+
+@shared_task(name="watch.fan_out", soft_time_limit=50, time_limit=55)
+def fan_out() -> int:
+    """Turn pending public events into deliveries and enqueue each one."""
+    total = 0
+    while True:
+        taken, ids = services.events_fan_out(limit=FAN_OUT_BATCH)
+        total += len(ids)
+        for delivery_id in ids:
+            enqueue_delivery(delivery_id)
+        if taken < FAN_OUT_BATCH:
+            return total
+
+
+@shared_task(
+    bind=True,
+    name="watch.deliver_webhook",
+    # One POST with its timeouts, plus the database writes around it.
+    soft_time_limit=conf.timeout_s() * 3 + 10,
+    time_limit=conf.timeout_s() * 3 + 20,
+)
+def deliver_webhook(self, delivery_id: int) -> str:
+    outcome = services.delivery_attempt(delivery_id=delivery_id)
+    if outcome.retry_in is not None:
+        # The delivery row holds the schedule too, so a retry lost with the broker is swept up later.
+        raise self.retry(countdown=outcome.retry_in, max_retries=None)
+    return outcome.state
+
+
+@shared_task(name="watch.sweep", soft_time_limit=50, time_limit=55)
+def sweep() -> int:
+    """What a broker outage lost: events not fanned out, deliveries whose task never ran."""
+    count = fan_out()
+    due = services.deliveries_due()
+    for delivery_id in due:
+        enqueue_delivery(delivery_id)
+    if due:
+        logger.info("re-enqueued %d webhook deliveries", len(due))
+    return count + len(due)
+
+
+def _enqueue(task, *args) -> bool:
+    try:
+        task.apply_async(args=list(args), retry=True)
+    except Exception as exc:  # noqa: BLE001 -- a broker outage must not fail the change that enqueues
+        logger.warning("broker unavailable, %s left for the sweeper: %s", task.name, exc.__class__.__name__)
+        return False
+    return True
+
+
+def enqueue_fan_out() -> bool:
+    return _enqueue(fan_out)
+
+
+def enqueue_delivery(delivery_id: int) -> bool:
+    return _enqueue(deliver_webhook, delivery_id)
