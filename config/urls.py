@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from config import health
 from consumers.docs import DocsView, SchemaView
+from watch.feeds import incident_feed
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("watch.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("ogc/", include("ogc.urls")),
+    path("feeds/incidents.atom", incident_feed, name="incident-feed"),
     path("moderate/", include("moderation.urls")),
     path("api/moderation/v1/", include("moderation.api.urls")),
     path("admin/", admin.site.urls),
