@@ -25,6 +25,7 @@ from incidents.api.params import encode_version_cursor
 from incidents.errors import DomainError
 from incidents.forms import ReportForm
 from incidents.models import Kind
+from incidents.route_page import route_strings
 
 DEVICE_COOKIE = "alc_device"
 MAP_PAGE = 10000  # incidents per request of the map's first load (static/map/map.js asks for the same)
@@ -138,6 +139,7 @@ def live_map(request: HttpRequest) -> HttpResponse:
         "time_step_s": settings.PUBLIC_TIME_STEP_S,
         **_changes_start(),
         "js_strings": _map_strings(),
+        "route_strings": route_strings(),
         **_area_context(),
     }
     return render(request, "incidents/map.html", context)
