@@ -93,7 +93,7 @@ def parse_corridor(value: object) -> float:
         raise RouteError("invalid_corridor", detail, field="corridor_m")
     try:
         number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise RouteError("invalid_corridor", detail, field="corridor_m") from None
     if not math.isfinite(number) or not MIN_CORRIDOR_M <= number <= MAX_CORRIDOR_M:
         raise RouteError("invalid_corridor", detail, field="corridor_m")
@@ -126,7 +126,10 @@ def _position(raw: object, number: int) -> Position:
                 _("Position %(n)s of the route is not [longitude, latitude] numbers: %(value)s.")
                 % {"n": number, "value": json.dumps(raw)[:80]}
             )
-    return _checked(float(lon), float(lat), number)
+    try:
+        return _checked(float(lon), float(lat), number)
+    except OverflowError:  # an integer too large for a float
+        raise _invalid(_("Position %(n)s of the route is not a finite number.") % {"n": number}) from None
 
 
 def _checked(lon: float, lat: float, number: int) -> Position:

@@ -248,6 +248,11 @@ def test_a_line_with_10000_vertices_is_refused(api):
             "finite",
         ),
         (
+            '{"route": {"type": "LineString", "coordinates": [[-66.8, 10.45], [1' + "0" * 400 + ", 10.46]]}}",
+            "invalid_route",
+            "finite",
+        ),
+        (
             '{"route": {"type": "LineString", "coordinates": [[-66.8, 10.45], [10.46, -266.8]]}}',
             "invalid_route",
             "range",
@@ -279,7 +284,7 @@ def test_broken_lines_get_a_clear_400(api, raw, code, words):
     assert words.lower() in body["detail"].lower()
 
 
-@pytest.mark.parametrize("corridor", [0, 9, 5_001, "ancho", True, None])
+@pytest.mark.parametrize("corridor", [0, 9, 5_001, "ancho", True, 10**400, None])
 def test_a_corridor_out_of_bounds_is_refused(api, corridor):
     body = {"route": line(at(0, 0), at(1_000, 0)), "corridor_m": corridor}
     response = api.post(URL, json.dumps(body), content_type="application/json")
