@@ -29,8 +29,6 @@ from watch.models import DeliveryState, WebhookAttempt, WebhookDelivery, Webhook
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "Alcabala-Webhooks/1"
-# A claimed delivery whose worker vanished is tried again after this long (beyond the task's hard limit).
-STALE_CLAIM = timedelta(minutes=5)
 
 
 # --- subscriptions -------------------------------------------------------------------------------
@@ -227,10 +225,16 @@ def deliveries_due(*, now: datetime | None = None, limit: int = 500) -> list[int
     """Deliveries that a lost task left behind: pending and overdue by a minute, or claimed by a worker
     that vanished (the claim is released first). For the sweeper to enqueue again."""
     now = now or timezone.now()
-    WebhookDelivery.objects.filter(state=DeliveryState.SENDING, claimed_at__lte=now - STALE_CLAIM).update(
-        state=DeliveryState.PENDING
+    # A claim older than the delivery task's hard time limit (and then some) belongs to a worker that is gone.
+    stale_after = timedelta(seconds=max(300.0, conf.timeout_s() * 3 + 80))
+    stale = WebhookDelivery.objects.filter(state=DeliveryState.SENDING, claimed_at__lte=now - stale_after)
+    stuck = list(stale.values_list("pk", flat=True)[:limit])
+    released = WebhookDelivery.objects.filter(pk__in=stuck, state=DeliveryState.SENDING).update(
+        state=DeliveryState.PENDING, next_attempt_at=now
     )
+    if released:
+        logger.info("released %d webhook deliveries claimed by a worker that vanished", released)
     overdue = WebhookDelivery.objects.filter(
         state=DeliveryState.PENDING, next_attempt_at__lte=now - timedelta(minutes=1)
     ).order_by("next_attempt_at")
-    return list(overdue.values_list("pk", flat=True)[:limit])
+    return sorted(set(stuck) | set(overdue.values_list("pk", flat=True)[:limit]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,9 +16,13 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, statuses: list[int] | None = None, default: int = 200):
+    def __init__(
+        self, statuses: list[int] | None = None, default: int = 200, delay_s: float = 0, headers: dict | None = None
+    ):
         self.statuses = list(statuses or [])
         self.default = default
+        self.delay_s = delay_s
+        self.extra_headers = headers or {}
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         receiver = self
@@ -28,8 +33,12 @@ class Receiver:
                 with receiver._lock:
                     receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
                     status = receiver.statuses.pop(0) if receiver.statuses else receiver.default
+                if receiver.delay_s:
+                    time.sleep(receiver.delay_s)
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
+                for name, value in receiver.extra_headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(b"thanks" if status < 300 else b"not now")
 
@@ -49,4 +58,5 @@ class Receiver:
 
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
+        self.thread.join(5)
         self.server.server_close()

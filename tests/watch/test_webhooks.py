@@ -234,6 +234,77 @@ def test_a_4xx_answer_fails_the_delivery_without_retrying(loopback_allowed):
     assert WebhookAttempt.objects.get().status_code == 410
 
 
+def test_a_redirect_is_not_followed(loopback_allowed):
+    client, _ = keyed()
+    with Receiver() as elsewhere, Receiver(default=302, headers={"Location": "/"}) as receiver:
+        receiver.extra_headers["Location"] = elsewhere.url
+        register(client, receiver.url)
+        moderation_verify_near_caracas()
+        (delivery_id,) = services.events_fan_out()[1]
+        assert services.delivery_attempt(delivery_id=delivery_id).state == "failed"
+        assert len(receiver.requests) == 1 and elsewhere.requests == []
+
+
+def test_a_receiver_too_slow_to_answer_is_a_timeout_tried_again(loopback_allowed):
+    loopback_allowed.WEBHOOK_TIMEOUT_S = 0.3
+    loopback_allowed.WEBHOOK_RETRY_BACKOFF_S = 30
+    loopback_allowed.WEBHOOK_RETRY_BACKOFF_MAX_S = 60
+    client, _ = keyed()
+    with Receiver(delay_s=1.0) as receiver:
+        register(client, receiver.url)
+        moderation_verify_near_caracas()
+        (delivery_id,) = services.events_fan_out()[1]
+        started = time.monotonic()
+        outcome = services.delivery_attempt(delivery_id=delivery_id)
+        assert time.monotonic() - started < 1.0
+    assert outcome.state == "pending" and 15 <= outcome.retry_in <= 30  # jittered within the first step
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.status_code is None and attempt.error == "timed out"
+    # Not due yet: a duplicate message of the same try sends nothing.
+    assert services.delivery_attempt(delivery_id=delivery_id).state == "skipped"
+    assert WebhookAttempt.objects.count() == 1
+
+
+def test_the_sweeper_finds_deliveries_a_lost_task_left_behind(loopback_allowed):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client, _ = keyed()
+    register(client, "http://127.0.0.1:9/hook")
+    moderation_verify_near_caracas(CARACAS)
+    moderation_verify_near_caracas(offset(*CARACAS, east_m=900))
+    moderation_verify_near_caracas(offset(*CARACAS, east_m=1800))
+    lost, stuck, fresh = services.events_fan_out()[1]
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk=lost).update(next_attempt_at=now - timedelta(minutes=5))
+    WebhookDelivery.objects.filter(pk=stuck).update(state="sending", claimed_at=now - timedelta(minutes=30))
+    assert sorted(services.deliveries_due(now=now)) == sorted([lost, stuck])
+    assert WebhookDelivery.objects.get(pk=stuck).state == "pending"
+    assert fresh not in services.deliveries_due(now=now)
+
+
+def test_the_readme_recipe_verifies_a_real_delivery(loopback_allowed):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Watching an area") :]
+    recipe = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL).group(1)
+    namespace: dict = {}
+    exec(recipe, namespace)  # our own README's code, run as a receiver would
+    client, _ = keyed()
+    with Receiver() as receiver:
+        hook = register(client, receiver.url)
+        moderation_verify_near_caracas()
+        (delivery_id,) = services.events_fan_out()[1]
+        services.delivery_attempt(delivery_id=delivery_id)
+    (received,) = receiver.requests
+    assert namespace["verified"](hook["secret"], received.headers, received.body)
+    assert not namespace["verified"](hook["secret"], received.headers, received.body + b" ")
+    assert not namespace["verified"]("whsec_other", received.headers, received.body)
+
+
 # --- deliveries through a real worker ------------------------------------------------------------
 
 
