@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 from django.contrib.gis.geos import Point
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from geo.spatial import snap_lon_lat
 from incidents.models import Status
@@ -365,3 +367,45 @@ def test_the_schema_documents_the_route_check_and_the_place_search(api):
     feature = post["responses"]["200"]["content"]["application/geo+json"]["schema"]["properties"]["features"]["items"]
     assert "distance_along_m" in feature["properties"]["properties"]["required"]
     assert {p["name"] for p in document["paths"]["/api/v1/places"]["get"]["parameters"]} >= {"q", "limit"}
+
+
+# --- whatever is sent, the answer is a 200 or a clear 4xx ---------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.sampled_from(["type", "coordinates", "geometry", "features", "x"]), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+geojson_like = st.fixed_dictionaries(
+    {"type": st.sampled_from(["LineString", "MultiLineString", "Feature", "FeatureCollection", "Point"])},
+    optional={"coordinates": json_values, "geometry": json_values, "features": json_values},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=json_values | geojson_like, corridor=json_values)
+def test_any_json_gets_a_200_or_a_clear_4xx(api, route, corridor):
+    response = api.post(URL, json.dumps({"route": route, "corridor_m": corridor}), content_type="application/json")
+    if response.status_code != 200:
+        error(response, response.status_code)
+        assert 400 <= response.status_code < 500
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.text(max_size=300).map(str.encode)
+    | st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=4).map(
+        lambda pts: (
+            "<gpx><trk><trkseg>" + "".join(f'<trkpt lat="{a}" lon="{b}"/>' for a, b in pts) + "</trkseg></trk></gpx>"
+        ).encode()
+    ),
+    media=st.sampled_from(["application/gpx+xml", "application/geo+json", "text/plain", "application/json"]),
+)
+def test_any_body_gets_a_200_or_a_clear_4xx(api, body, media):
+    response = api.post(URL, body, content_type=media)
+    if response.status_code != 200:
+        error(response, response.status_code)
+        assert 400 <= response.status_code < 500
