@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from watch import services
+from watch import net, services
 from watch.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 
@@ -30,8 +31,25 @@ class RecentDeliveries(admin.TabularInline):
         return f"{attempt.at:%Y-%m-%d %H:%M:%S} {attempt.status_code or attempt.error}"
 
 
+class WebhookForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["api_key", "url", "min_lon", "min_lat", "max_lon", "max_lat", "kinds", "events", "active"]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        try:
+            net.check_url(url)
+        except net.UrlRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return url
+
+
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookForm
     list_display = ("id", "api_key", "url", "active", "consecutive_failures", "disabled_reason", "last_delivery_at")
     list_filter = ("active",)
     search_fields = ("url", "api_key__name")
