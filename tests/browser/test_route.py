@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.gis.geos import Point
 from playwright.sync_api import expect
@@ -157,3 +159,22 @@ def test_locate_me_sets_the_start(browser, live_server):
         assert Incident.objects.count() == 0
     finally:
         context.close()
+
+
+def test_a_pasted_line_is_checked_and_a_broken_one_says_why(map_page):
+    checkpoint = IncidentFactory(point=Point(*at(2_000, 50), srid=4326))
+    page = map_page
+    open_route_panel(page)
+    page.locator(".route-file summary").click()
+    page.locator("#route-text").fill('{"type": "LineString", "coordinates": [[-66.8, 10.45]]}')
+    page.locator("#route-use-text").click()
+    expect(page.locator("#route-status")).to_contain_text("La ruta necesita al menos dos puntos distintos")
+    line = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {"type": "LineString", "coordinates": [list(at(0, 0)), list(at(4_000, 0))]},
+    }
+    page.locator("#route-text").fill(json.dumps(line))
+    page.locator("#route-use-text").click()
+    expect(page.locator("#route-results .route-hit")).to_have_count(1)
+    assert page.locator("#route-results .route-hit").first.get_attribute("data-id") == str(checkpoint.pk)
