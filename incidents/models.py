@@ -222,7 +222,8 @@ class IncidentEvent(models.Model):
 
     Written in the same transaction as the change (incidents/events.py), so a committed change always
     has its event and a rolled-back one never does. `feature` is the public Feature right after the
-    change, exactly as the API shows it; nothing private is kept here.
+    change, exactly as the API shows it; nothing private is kept here. Rows are never changed, and are
+    deleted (with their webhook deliveries) after watch.conf.EVENT_RETENTION_DAYS.
     """
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="public_events")

@@ -7,6 +7,8 @@ from django.conf import settings
 # The feed: the newest events in the area, no older than this.
 FEED_MAX_ENTRIES = 100
 FEED_DAYS = 7
+# Public events, their deliveries and tries are kept this long (the feed shows FEED_DAYS of them).
+EVENT_RETENTION_DAYS = 30
 # A consumer's key may hold this many webhooks.
 MAX_WEBHOOKS_PER_KEY = 20
 # Bytes of a receiver's answer that are read (and thrown away); the status code is what counts.

@@ -238,3 +238,22 @@ def deliveries_due(*, now: datetime | None = None, limit: int = 500) -> list[int
         state=DeliveryState.PENDING, next_attempt_at__lte=now - timedelta(minutes=1)
     ).order_by("next_attempt_at")
     return sorted(set(stuck) | set(overdue.values_list("pk", flat=True)[:limit]))
+
+
+def events_prune(*, now: datetime | None = None, batch_size: int = 1000) -> int:
+    """Delete public events older than EVENT_RETENTION_DAYS, with their deliveries and tries, in batches."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=conf.EVENT_RETENTION_DAYS)
+    total = 0
+    while True:
+        ids = list(
+            IncidentEvent.objects.filter(created_at__lt=cutoff, dispatched=True)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return total
+        WebhookAttempt.objects.filter(delivery__event_id__in=ids).delete()
+        WebhookDelivery.objects.filter(event_id__in=ids).delete()
+        IncidentEvent.objects.filter(pk__in=ids).delete()
+        total += len(ids)

@@ -43,7 +43,8 @@ def deliver_webhook(self, delivery_id: int) -> str:
 
 @shared_task(name="watch.sweep", soft_time_limit=50, time_limit=55)
 def sweep() -> int:
-    """What a broker outage lost: events not fanned out, deliveries whose task never ran."""
+    """What a broker outage lost: events not fanned out, deliveries whose task never ran; and old events go."""
+    services.events_prune()
     count = fan_out()
     due = services.deliveries_due()
     for delivery_id in due:

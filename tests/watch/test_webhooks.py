@@ -284,6 +284,24 @@ def test_the_sweeper_finds_deliveries_a_lost_task_left_behind(loopback_allowed):
     assert fresh not in services.deliveries_due(now=now)
 
 
+def test_events_and_their_deliveries_are_pruned_after_a_month(loopback_allowed):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client, _ = keyed()
+    with Receiver() as receiver:
+        register(client, receiver.url)
+        moderation_verify_near_caracas()
+        (delivery_id,) = services.events_fan_out()[1]
+        services.delivery_attempt(delivery_id=delivery_id)
+    now = timezone.now()
+    assert services.events_prune(now=now + timedelta(days=29)) == 0
+    assert services.events_prune(now=now + timedelta(days=31)) == 1
+    assert not IncidentEvent.objects.exists() and not WebhookDelivery.objects.exists()
+    assert not WebhookAttempt.objects.exists()
+
+
 def test_the_readme_recipe_verifies_a_real_delivery(loopback_allowed):
     import re
     from pathlib import Path
