@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from django.contrib.gis.geos import Point
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from geo.spatial import snap_lon_lat
@@ -385,7 +386,7 @@ geojson_like = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(route=json_values | geojson_like, corridor=json_values)
 def test_any_json_gets_a_200_or_a_clear_4xx(api, route, corridor):
     response = api.post(URL, json.dumps({"route": route, "corridor_m": corridor}), content_type="application/json")
@@ -394,7 +395,7 @@ def test_any_json_gets_a_200_or_a_clear_4xx(api, route, corridor):
         assert 400 <= response.status_code < 500
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     body=st.text(max_size=300).map(str.encode)
     | st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=4).map(
@@ -409,3 +410,16 @@ def test_any_body_gets_a_200_or_a_clear_4xx(api, body, media):
     if response.status_code != 200:
         error(response, response.status_code)
         assert 400 <= response.status_code < 500
+
+
+def test_route_checks_and_place_searches_count_as_reads_of_the_network(api, settings, redis_server):
+    settings.API_READ_RATE_ANON = [(3, 60)]
+    route = line(at(0, 0), at(1_000, 0))
+    assert check(api, route).status_code == 200
+    assert api.get("/api/v1/places", {"q": "Caracas"}).status_code == 200
+    assert api.get("/api/v1/incidents").status_code == 200
+    refused = check(api, route)
+    assert error(refused, 429)["error"] == "throttled" and int(refused["Retry-After"]) >= 1
+    assert check(api, route, REMOTE_ADDR="198.51.100.9").status_code == 200  # another network
+    keys = b" ".join(redis_server.client().keys("*"))
+    assert b"127.0.0.1" not in keys and b"198.51.100.9" not in keys
