@@ -90,7 +90,13 @@ def incidents_changed(*, since_version: int | None, now: datetime | None = None)
         queryset = queryset.filter(published_q(), live_q(now))
     else:
         queryset = queryset.filter(version__gt=since_version)
-    public = Case(When(published_q(), then=Value(True)), default=Value(False), output_field=BooleanField())
+    published = published_q()
+    # Under the open policy everything is public, and When() refuses an empty Q().
+    public = (
+        Case(When(published, then=Value(True)), default=Value(False), output_field=BooleanField())
+        if published
+        else Value(True, output_field=BooleanField())
+    )
     return queryset.annotate(public=public).order_by("version")
 
 

@@ -72,6 +72,17 @@ def test_an_incident_that_stops_being_public_becomes_a_tombstone(api, django_cap
     ]
 
 
+def test_under_the_open_policy_one_reporter_is_enough_for_the_feed(api, settings, django_capture_on_commit_callbacks):
+    settings.PUBLISH_POLICY = "open"
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = bump(IncidentFactory(reporters=1))
+    first = changes(api)
+    assert [f["id"] for f in first["features"]] == [incident.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        bump(incident, note="Sigue ahí")
+    assert [f["id"] for f in changes(api, first["next"])["features"]] == [incident.pk]
+
+
 def test_changes_page_by_limit_with_a_next_link(api, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         made = [bump(IncidentFactory(point=f"POINT({offset(*CARACAS, east_m=500 * i)[0]} {CARACAS[1]})"))
