@@ -226,7 +226,7 @@ class IncidentEvent(models.Model):
     deleted (with their webhook deliveries) after watch.conf.EVENT_RETENTION_DAYS.
     """
 
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="public_events")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="public_events")
     type = models.CharField(max_length=16, choices=EventType.choices)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices)

@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
                 (
                     "incident",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.CASCADE,
                         related_name="public_events",
                         to="incidents.incident",
                     ),
