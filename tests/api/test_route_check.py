@@ -423,3 +423,19 @@ def test_route_checks_and_place_searches_count_as_reads_of_the_network(api, sett
     assert check(api, route, REMOTE_ADDR="198.51.100.9").status_code == 200  # another network
     keys = b" ".join(redis_server.client().keys("*"))
     assert b"127.0.0.1" not in keys and b"198.51.100.9" not in keys
+
+
+def test_the_corridor_is_measured_from_the_public_snapped_point_not_the_true_one(api):
+    # A true point 20 m south of a grid line: its public point is on the line, 20 m further from a route to the south.
+    lat_step = 50 / 111_320
+    grid_lat = round(START[1] / lat_step) * lat_step
+    true = (START[0] + 0.03, grid_lat - 20 / 111_320)
+    public_lon, public_lat = snap_lon_lat(*true, 50)
+    assert abs(public_lat - grid_lat) < 1e-6
+    checkpoint = IncidentFactory(point=Point(*true, srid=4326))
+    route_lat = grid_lat - 310 / 111_320  # 290 m from the true point, 310 m from the public one
+    route = line((START[0], route_lat), (START[0] + 0.06, route_lat))
+    assert ids(check(api, route, corridor_m=300)) == []
+    near = check(api, route, corridor_m=320)
+    assert ids(near) == [checkpoint.pk]
+    assert abs(near.json()["features"][0]["properties"]["distance_from_route_m"] - 310) <= 3
