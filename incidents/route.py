@@ -17,6 +17,7 @@ the Features are the public ones, built by incidents/api/fast.py.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,21 +46,24 @@ class AlongRoute:
     matched: int  # how many incidents lie within the corridor (features may be fewer, up to `limit`)
 
 
-def incidents_near_route(*, route: Route, corridor_m: float, now: datetime) -> list[Found]:
+def incidents_near_route(
+    *, route: Route, corridor_m: float, now: datetime, kinds: Iterable[str] | None = None
+) -> list[Found]:
     """Public live incidents within `corridor_m` of the route, in order along it (then by id)."""
+    kinds = list(kinds) if kinds else None
     if connection.vendor == "postgresql":
-        found = _postgis(route, corridor_m, now)
+        found = _postgis(route, corridor_m, now, kinds)
     else:
-        found = _spatialite(route, corridor_m, now)
+        found = _spatialite(route, corridor_m, now, kinds)
     return sorted(found, key=lambda f: (f.along_m, f.incident_id))
 
 
-def _postgis(route: Route, corridor_m: float, now: datetime) -> list[Found]:
+def _postgis(route: Route, corridor_m: float, now: datetime, kinds: list[str] | None) -> list[Found]:
     measure = route.measure
     grid_m = conf.public_grid_m()
     # A snapped point lies within grid_m of the true one: the prefilter on the true point is padded by it.
     pad = measure.pad_degrees((corridor_m + grid_m) * 1.01)
-    candidates = selectors.incidents_public(now=now).filter(point__dwithin=(measure.line(), pad))
+    candidates = selectors.incidents_public(now=now, kinds=kinds).filter(point__dwithin=(measure.line(), pad))
     inner_sql, inner_params = fast.rows(candidates).query.sql_with_params()
     lat_step = grid_m / METERS_PER_DEGREE_LAT
     sql = f"""
@@ -91,12 +95,12 @@ def _postgis(route: Route, corridor_m: float, now: datetime) -> list[Found]:
     return [Found(pk, measure.along_m(fraction), off_m) for pk, off_m, fraction in rows]
 
 
-def _spatialite(route: Route, corridor_m: float, now: datetime) -> list[Found]:
+def _spatialite(route: Route, corridor_m: float, now: datetime, kinds: list[str] | None) -> list[Found]:
     measure = route.measure
     grid_m = conf.public_grid_m()
     box = Polygon.from_bbox(measure.envelope((corridor_m + grid_m) * 1.01))
     box.srid = 4326
-    rows = fast.rows(selectors.incidents_public(bbox=box, now=now))
+    rows = fast.rows(selectors.incidents_public(bbox=box, now=now, kinds=kinds))
     snapped = [(row[0], *snap_lon_lat(row[15], row[16], grid_m)) for row in rows]
     line_wkb, scaled_wkb = bytes(measure.line().wkb), bytes(measure.scaled_line().wkb)
     found: list[Found] = []
@@ -120,7 +124,14 @@ def _spatialite(route: Route, corridor_m: float, now: datetime) -> list[Found]:
     return found
 
 
-def incidents_along_route(*, route: Route, corridor_m: float, limit: int, now: datetime | None = None) -> AlongRoute:
+def incidents_along_route(
+    *,
+    route: Route,
+    corridor_m: float,
+    limit: int,
+    kinds: Iterable[str] | None = None,
+    now: datetime | None = None,
+) -> AlongRoute:
     """The public Features of the incidents along `route`, nearest the start first, up to `limit`.
 
     Each Feature is the one the rest of the API gives, with `distance_along_m` (metres from the route's
@@ -128,7 +139,7 @@ def incidents_along_route(*, route: Route, corridor_m: float, limit: int, now: d
     properties, both whole metres from the incident's public position.
     """
     now = now or timezone.now()
-    found = incidents_near_route(route=route, corridor_m=corridor_m, now=now)
+    found = incidents_near_route(route=route, corridor_m=corridor_m, now=now, kinds=kinds)
     chosen = found[:limit]
     texts = _feature_texts([f.incident_id for f in chosen], now=now)
     features = []

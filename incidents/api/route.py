@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from config.errors import ApiError
 from consumers import throttle
 from geo import places, route
+from incidents import conf
 from incidents import route as along
 from incidents.api import params, schema
 from incidents.api.geojson import GEOJSON, dumps
@@ -141,6 +142,7 @@ route_check_schema = extend_schema(
     },
     parameters=[
         OpenApiParameter("corridor_m", CORRIDOR, description="With a raw GeoJSON or GPX body.", required=False),
+        OpenApiParameter("kind", str, description=f"Comma-separated: {', '.join(conf.KINDS)}.", required=False),
         OpenApiParameter(
             "limit",
             {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT},
@@ -223,10 +225,11 @@ class RouteCheckApi(APIView):
     def post(self, request: Request) -> HttpResponse:
         throttle.check_key(request)
         limit = params.parse_limit(request.query_params.get("limit"))
+        kinds = params.parse_kinds(request.query_params.get("kind"))
         checked, corridor_m = _read(request)
         throttle.check_read(request)
         now = timezone.now()
-        result = along.incidents_along_route(route=checked, corridor_m=corridor_m, limit=limit, now=now)
+        result = along.incidents_along_route(route=checked, corridor_m=corridor_m, limit=limit, kinds=kinds, now=now)
         body = {
             "type": "FeatureCollection",
             "features": result.features,

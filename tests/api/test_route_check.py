@@ -122,6 +122,17 @@ def test_unpublished_ended_and_expired_incidents_are_not_listed(api):
     assert response.json()["numberMatched"] == 2
 
 
+def test_kind_keeps_only_those_kinds(api):
+    incident(1_000, 0, kind="checkpoint")
+    roadblock = incident(2_000, 0, kind="roadblock")
+    militia = incident(3_000, 0, kind="militia")
+    body = json.dumps({"route": line(at(0, 0), at(4_000, 0))})
+    response = api.post(f"{URL}?kind=roadblock,militia", body, content_type="application/json")
+    assert ids(response) == [roadblock.pk, militia.pk]
+    refused = api.post(f"{URL}?kind=tanque", body, content_type="application/json")
+    assert error(refused)["error"] == "invalid_kind"
+
+
 def test_limit_keeps_the_first_ones_along_the_route(api):
     first = incident(1_000, 0)
     incident(2_000, 0)
