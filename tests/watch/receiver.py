@@ -48,9 +48,21 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+        self.scheme = "http"
+
+    def serve_tls(self, certfile: str, keyfile: str) -> Receiver:
+        """Answer over TLS with this certificate (a self-signed one: no client should trust it)."""
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https"
+        return self
+
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/alcabala?team=1"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}/hooks/alcabala?team=1"
 
     def __enter__(self) -> Receiver:
         self.thread.start()

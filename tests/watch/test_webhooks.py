@@ -245,6 +245,26 @@ def test_a_redirect_is_not_followed(loopback_allowed):
         assert len(receiver.requests) == 1 and elsewhere.requests == []
 
 
+def test_https_receivers_must_present_a_certificate_we_trust(loopback_allowed, tmp_path):
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    client, _ = keyed()
+    with Receiver().serve_tls(str(cert), str(key)) as receiver:
+        register(client, receiver.url)
+        moderation_verify_near_caracas()
+        (delivery_id,) = services.events_fan_out()[1]
+        assert services.delivery_attempt(delivery_id=delivery_id).state == "pending"
+        assert receiver.requests == []
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.status_code is None and "CERTIFICATE_VERIFY_FAILED" in attempt.error
+
+
 def test_a_receiver_too_slow_to_answer_is_a_timeout_tried_again(loopback_allowed):
     loopback_allowed.WEBHOOK_TIMEOUT_S = 0.3
     loopback_allowed.WEBHOOK_RETRY_BACKOFF_S = 30
