@@ -143,7 +143,8 @@ def _retryable(status_code: int | None) -> bool:
 
 
 def backoff(attempt: int) -> float:
-    """Seconds before try `attempt + 1`: exponential from WEBHOOK_RETRY_BACKOFF_S, capped, full jitter."""
+    """Seconds before try `attempt + 1`: doubling from WEBHOOK_RETRY_BACKOFF_S up to the cap, then a random
+    point between half of that and all of it, so that receivers back from an outage are not hit in step."""
     ceiling = min(conf.backoff_max_s(), conf.backoff_s() * 2 ** max(attempt - 1, 0))
     return random.uniform(ceiling / 2, ceiling)
 
