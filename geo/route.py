@@ -34,6 +34,7 @@ MIN_CORRIDOR_M = 10
 MAX_CORRIDOR_M = 5_000
 DEFAULT_CORRIDOR_M = 300
 DENSIFY_DEG = 0.05  # about 5.5 km: a geodesic and a straight lon/lat leg this long differ by under a metre
+MAX_DENSE_POINTS = 5_000  # a continent-long route is cut into longer pieces rather than into millions
 EARTH_RADIUS_M = 6_371_008.8
 LINE_TYPES = ("LineString", "MultiLineString")
 
@@ -328,9 +329,11 @@ class RouteMeasure:
     """The route as the database sees it (densified), and the way from a located fraction to metres."""
 
     def __init__(self, points: tuple[Position, ...]):
+        spans = [max(abs(b[0] - a[0]), abs(b[1] - a[1])) for a, b in zip(points, points[1:], strict=False)]
+        step = max(DENSIFY_DEG, sum(spans) / (MAX_DENSE_POINTS - len(points)))
         dense: list[Position] = [points[0]]
-        for a, b in zip(points, points[1:], strict=False):
-            pieces = max(1, math.ceil(max(abs(b[0] - a[0]), abs(b[1] - a[1])) / DENSIFY_DEG))
+        for a, b, span in zip(points, points[1:], spans, strict=False):
+            pieces = max(1, math.ceil(span / step))
             for i in range(1, pieces + 1):
                 dense.append((a[0] + (b[0] - a[0]) * i / pieces, a[1] + (b[1] - a[1]) * i / pieces))
         self.points = dense

@@ -244,6 +244,13 @@ def test_gpx_text_inside_the_json_envelope_is_read_too(api):
 # --- clear refusals --------------------------------------------------------------------------------------
 
 
+def test_a_route_across_the_world_is_answered_quickly(api):
+    coordinates = [[-179.0 + (n % 2) * 358.0, -80.0 + n * 0.32] for n in range(500)]  # 500 legs of 358°
+    response = check(api, {"type": "LineString", "coordinates": coordinates}, corridor_m=5_000)
+    assert response.status_code == 200, response.content
+    assert response.json()["length_m"] > 500 * 10_000_000
+
+
 def test_a_line_with_10000_vertices_is_refused(api):
     coordinates = [list(at(n * 10, 0)) for n in range(10_000)]
     body = error(check(api, {"type": "LineString", "coordinates": coordinates}))
