@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -48,7 +49,8 @@ def _feature_select(db: BaseDatabaseWrapper, grid_m: float, step_s: int) -> tupl
         from incidents.api import fast  # fast imports this module
 
         sql, params = fast.postgis_feature_sql(_NEW_ROW, [], grid_m=grid_m, step_s=step_s, now=_NEVER)
-        select = db.ops.compose_sql(sql, params)
+        ops: Any = db.ops  # PostgreSQL's operations: compose_sql inlines the params as literals
+        select = ops.compose_sql(sql, params)
         key = hashlib.sha256(select.encode()).hexdigest()[:32]
         cached = _keys[(grid_m, step_s)] = (select, key)
     return cached
