@@ -17,7 +17,8 @@ def published_q(policy: str | None = None) -> Q:
     """Which incidents the public may see at all, under PUBLISH_POLICY (DESIGN §3)."""
     policy = policy or conf.publish_policy()
     if policy == "open":
-        return Q()
+        # Every row, but not an empty Q(): callers build When(published_q()), which refuses an empty one.
+        return Q(pk__isnull=False)
     if policy == "moderated":
         return Q(verified_at__isnull=False)
     return Q(verified_at__isnull=False) | Q(reporters__gte=conf.corroboration_reporters())
@@ -90,13 +91,7 @@ def incidents_changed(*, since_version: int | None, now: datetime | None = None)
         queryset = queryset.filter(published_q(), live_q(now))
     else:
         queryset = queryset.filter(version__gt=since_version)
-    published = published_q()
-    # Under the open policy everything is public, and When() refuses an empty Q().
-    public = (
-        Case(When(published, then=Value(True)), default=Value(False), output_field=BooleanField())
-        if published
-        else Value(True, output_field=BooleanField())
-    )
+    public = Case(When(published_q(), then=Value(True)), default=Value(False), output_field=BooleanField())
     return queryset.annotate(public=public).order_by("version")
 
 

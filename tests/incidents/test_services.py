@@ -238,6 +238,13 @@ def test_unconfirmed_militia_sighting_leaves_public_reads_before_the_job_and_is_
         assert services.incidents_expire() == 0
 
 
+def test_the_expiry_job_runs_under_the_open_policy_too(settings):
+    settings.PUBLISH_POLICY = "open"
+    incident = IncidentFactory(reporters=1, expires_at=timezone.now() - timedelta(minutes=1))
+    assert services.incidents_expire() == 1
+    assert Incident.objects.get(pk=incident.pk).status == Status.EXPIRED
+
+
 def test_expiry_runs_in_batches_and_leaves_live_incidents_alone():
     now = timezone.now()
     stale = [IncidentFactory(expires_at=now - timedelta(minutes=n + 1)) for n in range(7)]
