@@ -3,6 +3,7 @@ submissions, PostgreSQL restarted under the production-like run, one task delive
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import subprocess
@@ -381,9 +382,10 @@ def test_the_production_like_run_recovers_by_itself_when_postgresql_restarts_and
     except BaseException:
         print(prod.logs(), file=sys.stderr)
         print(server.server_log(), file=sys.stderr)
+        with contextlib.suppress(RuntimeError):  # the first failure is the one to see
+            prod.stop()
         raise
+    else:
+        assert prod.stop() == 0, f"scripts/prodlike did not stop cleanly on SIGTERM:\n{prod.logs()}"
     finally:
-        try:
-            assert prod.stop() == 0, prod.logs()
-        finally:
-            server.destroy()
+        server.destroy()
