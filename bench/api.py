@@ -13,50 +13,13 @@ view answers all rows at once. Median of several runs. Run:
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
 from datetime import UTC, datetime
-from pathlib import Path
-from urllib.parse import urlparse
 
 from benchdocs import record_section
+from common import in_process_django, median_ms
 
-ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1_000, 10_000, 50_000)
 BUDGET_RATIO = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    host, port, user = parsed.hostname or "127.0.0.1", parsed.port or 5432, parsed.username or "postgres"
-    admin = f"host={host} port={port} user={user} dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def median_ms(function, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -65,40 +28,8 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="record the results in docs/benchmarks.md")
     args = parser.parse_args()
 
-    ensure_database(args.postgis)
-    workdir = Path(tempfile.mkdtemp(prefix="alcabala-bench-api-"))
-    port = free_port()
-    redis = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],  # fmt: skip
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(0.3)
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE="config.settings.test",
-            DATABASE_URL=args.postgis,
-            REDIS_URL=f"redis://127.0.0.1:{port}/0",
-            API_READ_RATE_ANON="off",
-            ALLOWED_HOSTS="testserver",
-        )
-        sys.path.insert(0, str(ROOT))
+    with in_process_django(args.postgis, "api"):
         run(args.write)
-    finally:
-        redis.terminate()
-        redis.wait(10)
 
 
 def run(write: bool) -> None:

@@ -16,19 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
-import subprocess
-import sys
-import tempfile
-import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-from api import ensure_database, free_port, median_ms
 from benchdocs import record_section
+from common import in_process_django, median_ms
 
-ROOT = Path(__file__).resolve().parent.parent
 COUNT = 10_000
 NEAR_ROUTE = 200
 VERTICES = 500
@@ -43,40 +36,8 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the spatial query")
     args = parser.parse_args()
 
-    ensure_database(args.postgis)
-    workdir = Path(tempfile.mkdtemp(prefix="alcabala-bench-route-"))
-    port = free_port()
-    redis = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],  # fmt: skip
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(0.3)
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE="config.settings.test",
-            DATABASE_URL=args.postgis,
-            REDIS_URL=f"redis://127.0.0.1:{port}/0",
-            API_READ_RATE_ANON="off",
-            ALLOWED_HOSTS="testserver",
-        )
-        sys.path.insert(0, str(ROOT))
+    with in_process_django(args.postgis, "route"):
         run(args.write, args.explain)
-    finally:
-        redis.terminate()
-        redis.wait(10)
 
 
 def winding_route(rng: random.Random) -> list[tuple[float, float]]:
