@@ -297,6 +297,7 @@ function hitAt(point) {
 }
 
 map.on("click", (event) => {
+  if (box.dataset.picking) return; // the route check is taking this tap as a point (route.js)
   const h = hitAt(event.containerPoint);
   if (!h) return;
   if (h.cluster !== undefined) {

@@ -136,6 +136,7 @@ function locate(index) {
 function startPicking(index) {
   state.picking = index;
   panel.classList.add("picking");
+  document.getElementById("map").dataset.picking = "1"; // map.js opens no incident on this tap
   status.textContent = fmt(T.tapMap, { what: nameOf(index) });
   cancel.hidden = false;
 }
@@ -143,6 +144,7 @@ function startPicking(index) {
 function stopPicking() {
   state.picking = null;
   panel.classList.remove("picking");
+  delete document.getElementById("map").dataset.picking;
   cancel.hidden = true;
 }
 

@@ -178,3 +178,16 @@ def test_a_pasted_line_is_checked_and_a_broken_one_says_why(map_page):
     page.locator("#route-use-text").click()
     expect(page.locator("#route-results .route-hit")).to_have_count(1)
     assert page.locator("#route-results .route-hit").first.get_attribute("data-id") == str(checkpoint.pk)
+
+
+def test_a_tap_on_an_incident_while_picking_takes_the_point_and_opens_no_popup(map_page):
+    incident = IncidentFactory(point=Point(*at(3_000, 0), srid=4326), place="Alcabala del peaje")
+    page = map_page
+    open_route_panel(page)
+    page.wait_for_function("(id) => alcabalaMap.store.get(id) !== undefined", arg=incident.pk)
+    page.locator('.route-point[data-index="0"] .pick').click()
+    lon, lat = page.evaluate("(id) => { const i = alcabalaMap.store.get(id); return [i.lon, i.lat]; }", incident.pk)
+    tap_map_at(page, lon, lat)
+    expect(page.locator('.route-point[data-index="0"]')).to_contain_text(f"({lat:.2f}")  # to the pixel
+    expect(page.locator("#route")).not_to_have_class("route-panel picking")
+    assert page.locator(".pop").count() == 0
