@@ -445,6 +445,32 @@ def report_requeue_waiting(*, older_than_s: int, now: datetime | None = None, li
 # --- incidents -----------------------------------------------------------------------------------
 
 
+def incident_describe(
+    *, incident_id: int, now: datetime | None = None, geocode_fallback: bool = False
+) -> Incident | None:
+    """Name the place of an incident whose point was moved (a moderator's move keeps the old name until
+    this runs). The name is looked up outside any transaction, and written only if the incident is
+    still live, still at the point that was named and the name differs; so it is safe to run twice, and
+    a second move in between leaves the later run to name it. Geocoding's network errors reach the
+    caller to retry, unless `geocode_fallback` lets the offline gazetteer answer."""
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None or incident.status not in ACTIVE_STATUSES:
+        return incident
+    point = incident.point
+    place = describe(point, fallback=geocode_fallback)
+    if not place:
+        return incident  # nowhere known: the old name is still the best one there is
+    now = now or timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        live = incident.status in ACTIVE_STATUSES and incident.expires_at > now
+        if not live or not incident.point.equals_exact(point) or incident.place == place:
+            return incident
+        incident.place = place
+        _save_change(incident, now=now)
+    return incident
+
+
 def incident_vote(*, incident_id: int, device: str, still_there: bool, now: datetime | None = None) -> Incident:
     """Record one device's "still there" or "gone" for an active incident; its latest vote counts.
 

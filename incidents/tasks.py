@@ -34,6 +34,23 @@ def process_report(self, report_id: str) -> str | None:
     return report.state if report is not None else None
 
 
+@shared_task(
+    bind=True,
+    name="incidents.describe_incident",
+    soft_time_limit=60,
+    time_limit=90,
+    autoretry_for=NETWORK_ERRORS,  # raised before the write's transaction opens, as in process_report
+    max_retries=settings.GEOCODER_RETRIES,
+    retry_backoff=settings.GEOCODER_RETRY_BACKOFF_S,
+    retry_backoff_max=settings.GEOCODER_RETRY_BACKOFF_MAX_S,
+    retry_jitter=True,
+)
+def describe_incident(self, incident_id: int) -> str | None:
+    last_try = self.request.retries >= (self.max_retries or 0)
+    incident = services.incident_describe(incident_id=incident_id, geocode_fallback=last_try)
+    return incident.place if incident is not None else None
+
+
 @shared_task(name="incidents.expire_incidents", soft_time_limit=50, time_limit=55)
 def expire_incidents() -> int:
     ended = services.incidents_expire()
@@ -57,5 +74,16 @@ def enqueue_process_report(report_id: uuid.UUID | str) -> bool:
         process_report.apply_async(args=[str(report_id)], retry=True)
     except Exception as exc:  # noqa: BLE001 -- any broker failure must leave the request successful
         logger.warning("broker unavailable, report %s left for the sweeper: %s", report_id, exc.__class__.__name__)
+        return False
+    return True
+
+
+def enqueue_describe_incident(incident_id: int) -> bool:
+    """Ask the workers to name a moved incident's place. A broker outage is logged, not raised: the move
+    stands, and the incident keeps its old name until it is moved again."""
+    try:
+        describe_incident.apply_async(args=[incident_id], retry=True)
+    except Exception as exc:  # noqa: BLE001 -- any broker failure must leave the moderator's move done
+        logger.warning("broker unavailable, incident %s keeps its place name: %s", incident_id, exc.__class__.__name__)
         return False
     return True

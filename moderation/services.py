@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.contrib.gis.geos import Point
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from geo.area import deployment_area_contains
 from incidents import conf as incidents_conf
 from incidents import services as incident_services
+from incidents import tasks as incident_tasks
 from incidents.errors import DomainError
 from incidents.models import (
     ACTIVE_STATUSES,
@@ -212,6 +214,8 @@ def incident_move(
         before = _point_dict(incident.point)
         incident.point = point
         incident_services._save_change(incident, now=now)
+        # The place name follows the point, looked up by a worker outside this transaction.
+        transaction.on_commit(partial(incident_tasks.enqueue_describe_incident, incident.pk))
         incident_services._event(
             incident=incident,
             action="move",

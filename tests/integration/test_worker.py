@@ -160,3 +160,19 @@ def test_beat_records_the_expiry_that_reads_already_show(start_worker, start_bea
     since = (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     features = api.get(f"/api/v1/incidents?updated_since={since}").json()["features"]
     assert [(f["id"], f["properties"]["status"]) for f in features] == [(incident.pk, "expired")]
+
+
+def test_a_worker_names_the_place_of_an_incident_a_moderator_moved(start_worker):
+    from django.contrib.auth.models import Group, User
+    from django.contrib.gis.geos import Point
+
+    from moderation import services as moderation_services
+
+    moderator = User.objects.create_user("mod", password="a long passphrase 1")
+    moderator.groups.add(Group.objects.get_or_create(name="moderators")[0])
+    incident = IncidentFactory(point=Point(*CARACAS, srid=4326), place="Caracas, Distrito Capital")
+    start_worker()
+    moderation_services.incident_move(
+        incident_id=incident.pk, moderator=moderator, point=Point(-67.595, 10.247, srid=4326)
+    )
+    wait_until(lambda: Incident.objects.get(pk=incident.pk).place == "Maracay, Aragua")

@@ -8,6 +8,8 @@ from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from incidents import services as incident_services
+from incidents import tasks as incident_tasks
 from incidents.errors import DomainError
 from incidents.models import Incident, ModerationEvent, Report, ReportState, Status
 from moderation import services
@@ -141,3 +143,25 @@ def test_retention_purges_raw_data_of_ended_incidents_after_the_period(moderator
 
     assert not os.path.exists(path)
     assert Report.objects.get(pk=live.pk).description == "x"
+
+
+def test_a_moved_incident_is_renamed_for_its_new_point_after_the_move_commits(
+    moderator, django_capture_on_commit_callbacks
+):
+    incident = IncidentFactory(point=Point(*CARACAS, srid=4326), place="Caracas, Distrito Capital")
+    maracay = Point(-67.595, 10.247, srid=4326)
+    with django_capture_on_commit_callbacks() as callbacks:
+        moved = services.incident_move(incident_id=incident.pk, moderator=moderator, point=maracay)
+    assert moved.place == "Caracas, Distrito Capital"  # the name is looked up by a worker, after commit
+    assert [c for c in callbacks if getattr(c, "func", None) is incident_tasks.enqueue_describe_incident]
+    version = Incident.objects.get(pk=incident.pk).version
+    named = incident_services.incident_describe(incident_id=incident.pk)
+    assert named.place == "Maracay, Aragua" and named.version > version
+    # Safe to run twice: nothing changes the second time.
+    again = incident_services.incident_describe(incident_id=incident.pk)
+    assert again.place == "Maracay, Aragua" and again.version == named.version
+
+
+def test_an_ended_incident_keeps_its_name():
+    incident = IncidentFactory(point=Point(-67.595, 10.247, srid=4326), place="Caracas", status=Status.CLEARED)
+    assert incident_services.incident_describe(incident_id=incident.pk).place == "Caracas"
