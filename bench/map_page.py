@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from benchdocs import record_section
+from common import ensure_database
 from playwright.sync_api import Error
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,6 +223,8 @@ def main() -> None:
 
     results: dict[float, list[dict]] = {1: [], 4: []}
     with tempfile.TemporaryDirectory() as tmp:
+        if options.postgis:
+            ensure_database(options.postgis)
         app = App(Path(tmp), options.postgis)
         try:
             with sync_playwright() as playwright:
