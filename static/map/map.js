@@ -613,6 +613,16 @@ document.getElementById("locate").addEventListener("click", () => {
   );
 });
 
+// The route check (route.js) loads on the first tap on "Route": the map draws without waiting for it. The page ships
+// the button hidden, since without scripts it would do nothing.
+const routeOpen = document.getElementById("route-open");
+if (routeOpen) {
+  routeOpen.hidden = false;
+  routeOpen.addEventListener("click", () => {
+    import(routeOpen.dataset.script).then(() => routeOpen.click()); // route.js takes this click over
+  }, { once: true });
+}
+
 // For the console and the browser tests: read-only views of what the page holds.
 window.alcabalaMap = { map, store, open: openIncident, poll, hits: () => hits };
 

@@ -322,7 +322,6 @@ document.getElementById("route-add").addEventListener("click", () => {
 // --- opening and closing ----------------------------------------------------------------------------------------
 
 const opener = document.getElementById("route-open");
-opener.hidden = false; // without this script the button would do nothing, so the page ships it hidden
 function setOpen(open) {
   panel.hidden = !open;
   panel.classList.remove("folded");
