@@ -387,5 +387,9 @@ def test_the_production_like_run_recovers_by_itself_when_postgresql_restarts_and
         raise
     else:
         assert prod.stop() == 0, f"scripts/prodlike did not stop cleanly on SIGTERM:\n{prod.logs()}"
+        # The clients wrote from 127.1.x.y; no log of nginx, gunicorn or Celery holds one of them (DESIGN §6.1).
+        logs = {path.name: path.read_text(errors="replace") for path in (tmp_path / "files" / "log").glob("*.log")}
+        assert "nginx-alcabala.access.log" in logs and '"POST /api/v1/reports' in logs["nginx-alcabala.access.log"]
+        assert [name for name, text in logs.items() if "127.1." in text] == []
     finally:
         server.destroy()
