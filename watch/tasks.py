@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from celery import shared_task
 
+from config.redis import get_redis
 from watch import conf, services
 
 logger = logging.getLogger(__name__)
 
 FAN_OUT_BATCH = 500
+# Set while a fan-out task is queued and not yet started: every change would otherwise queue one of its own
+# (a report a task, doubling the worker's load under a flood), while one run takes every pending event.
+FAN_OUT_PENDING_KEY = "alc:watch:fan-out-pending"
+FAN_OUT_PENDING_TTL_S = 30  # a queued task lost with the broker: after this the next change queues another
 
 
 @shared_task(name="watch.fan_out", soft_time_limit=50, time_limit=55)
 def fan_out() -> int:
     """Turn pending public events into deliveries and enqueue each one."""
+    try:
+        get_redis().delete(FAN_OUT_PENDING_KEY)  # events committed from now on queue another run
+    except redis.RedisError:
+        pass  # the key expires on its own; the sweeper takes what waits meanwhile
     total = 0
     while True:
         taken, ids = services.events_fan_out(limit=FAN_OUT_BATCH)
@@ -64,6 +74,12 @@ def _enqueue(task, *args) -> bool:
 
 
 def enqueue_fan_out() -> bool:
+    """Queue a fan-out unless one is queued and not started yet: that one will take this change's events."""
+    try:
+        if not get_redis().set(FAN_OUT_PENDING_KEY, 1, nx=True, ex=FAN_OUT_PENDING_TTL_S):
+            return True
+    except redis.RedisError:
+        pass  # the broker is the same Redis: _enqueue logs the outage and the sweeper takes over
     return _enqueue(fan_out)
 
 

@@ -389,3 +389,17 @@ def test_a_receiver_always_failing_gets_its_webhook_disabled_after_the_limit(sta
         client.patch(f"/api/v1/webhooks/{hook['id']}", data={"active": True}, format="json")
         moderation_verify_near_caracas(offset(*CARACAS, north_m=-900))
         wait_until(lambda: len(receiver.requests) == 1, timeout=30)
+
+
+def test_many_changes_queue_one_fan_out_until_it_starts():
+    from config.redis import get_redis
+    from watch import tasks
+
+    broker = get_redis()  # the broker is the same Redis
+    broker.delete("celery")
+    for _ in range(5):
+        assert tasks.enqueue_fan_out()
+    assert broker.llen("celery") == 1
+    tasks.fan_out()  # the queued run starts: changes after it queue another
+    assert tasks.enqueue_fan_out()
+    assert broker.llen("celery") == 2
