@@ -231,7 +231,7 @@ def record(results: list[dict], ten: dict) -> None:
         "Whole-map answers (no bbox, no updated_since) are kept in Redis under their ETag for 30 s "
         '(incidents/api/bodycache.py): the first columns empty that before every run, "kept" is the answer most '
         "visitors get at one map version. The database, Redis and the bench share one two-CPU machine, and "
-        "runs vary by a few milliseconds: at 10,000 the ratio came out between 24× and 34× over five runs; "
+        "runs vary by a few milliseconds: at 10,000 the ratio came out between 24× and 30× over three runs; "
         "ratios are from the same run.",
         "",
     ]
