@@ -157,6 +157,11 @@ def provider() -> Provider:
     return gazetteer()
 
 
+def lookups_are_local() -> bool:
+    """Whether names come from the offline gazetteer alone: a lookup then costs microseconds and no quota."""
+    return getattr(settings, "GEOCODER", "gazetteer") == "gazetteer"
+
+
 def fallback_count() -> int:
     """How many lookups the gazetteer answered because the configured service failed."""
     try:

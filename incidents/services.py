@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from geo.area import deployment_area_contains
-from geo.geocoding import describe, locate, parse_coordinates
+from geo.geocoding import describe, locate, lookups_are_local, parse_coordinates
 from geo.spatial import bbox_around
 from incidents import abuse, conf, events, mapversion
 from incidents.errors import DomainError
@@ -300,7 +300,12 @@ def report_process(
             abuse.report_network_take(report_id=report.pk)
             report.refresh_from_db()
             return report
-    place = "" if _place_known_near(kind=report.kind, point=point) else describe(point, fallback=geocode_fallback)
+    # A remote geocoder is asked only for a point whose incident has no name yet; the gazetteer answers
+    # faster than the question could be put to the database.
+    if not lookups_are_local() and _place_known_near(kind=report.kind, point=point):
+        place = ""
+    else:
+        place = describe(point, fallback=geocode_fallback)
 
     with transaction.atomic():
         _merge_lock(report.kind)
@@ -319,7 +324,8 @@ def report_process(
         Report.objects.filter(pk=report.pk).update(incident=incident)
     # Redis is asked after the merge's transaction, so that a slow Redis never holds the merge lock.
     _incident_burst_check(incident_id=incident.pk, report=report, now=now)
-    report.refresh_from_db()
+    # What the updates above wrote, without reading the row again.
+    report.state, report.point, report.processed_at, report.incident = ReportState.PROCESSED, point, now, incident
     return report
 
 
