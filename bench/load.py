@@ -371,13 +371,22 @@ def visibility_note(visible: list) -> str:
             "with it, rather than settling"
         )
     note += "."
+    met_by = None
     for other_pool, other_delays, *_ in visible[1:]:
+        other_p95 = percentile(other_delays, 0.95)
         note += (
-            f" A pool of {other_pool} gave a p95 of {percentile(other_delays, 0.95):.1f} s: a second process helps "
-            "only as far as a free core allows, and merges of one kind and the map-version counter are serialised "
-            "in the database anyway."
+            f" A pool of {other_pool} gave a p95 of {other_p95:.1f} s ({'within' if other_p95 <= 5 else 'over'} the "
+            "budget): a second process helps as far as a free core allows; merges of one kind and the map-version "
+            "counter are serialised in the database."
         )
-    if verdict == "over":
+        if other_p95 <= 5 and met_by is None:
+            met_by = other_pool
+    if verdict == "over" and met_by is not None and met_by <= (os.cpu_count() or 1):
+        note += (
+            f" One worker as deployed (deploy/systemd, docker-compose: Celery's default pool, a process per core, "
+            f"so {met_by} here) meets the budget; a worker held to a single process does not."
+        )
+    elif verdict == "over":
         note += " Meeting the budget takes a worker process with a core of its own, or less work per report."
     return note
 
@@ -489,8 +498,7 @@ def main() -> None:
             "scripts/prodlike on loopback (nginx with TLS and HTTP/1.1 keep-alive, two gunicorn masters of "
             f"{os.environ.get('GUNICORN_WORKERS', '2')} sync workers, Celery, PostgreSQL {pg_version(args.postgis)} "
             f"with PostGIS, Redis), {args.incidents:,} public incidents. The machine has 2 cores shared with the "
-            "client, the servers and other work (test suites and benches of other people ran at the same time), so "
-            "the numbers are a floor, not a capacity.",
+            "client and all the servers, so the numbers are a floor, not a capacity.",
             "",
             f"Mixed, {elapsed:.0f} s: {args.clients} honest clients, each from its own address, with 0.2–0.6 s "
             "between requests: map polls of the changes feed with If-None-Match (half), GeoJSON and CSV lists and "
