@@ -47,12 +47,26 @@ def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
     return {"error": code, "detail": detail, "fields": fields or {}}
 
 
+def _unknown_format(context) -> tuple[str, list[str]] | None:
+    """DRF answers an unknown `?format=` with a 404, as if the resource were missing: say what is offered."""
+    request, view = context.get("request"), context.get("view")
+    wanted = getattr(request, "query_params", {}).get("format") if request is not None else None
+    if not wanted or view is None:
+        return None
+    offered = sorted({renderer.format for renderer in view.get_renderers()})
+    return None if wanted in offered else (wanted[:40], offered)
+
+
 def api_exception_handler(exc, context):
     headers = {}
     if isinstance(exc, ApiError):
         return Response(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("too_large", "The request body is too large."), status=413)
+    if isinstance(exc, Http404) and (unknown := _unknown_format(context)):
+        wanted, offered = unknown
+        detail = f"format={wanted} is not offered here; use one of: {', '.join(offered)} (or leave it out)."
+        return Response(error_body("invalid_format", detail, {"format": detail}), status=400)
     if isinstance(exc, (Http404, exceptions.NotFound)):
         return Response(error_body("not_found", "Nothing was found here."), status=404)
     if isinstance(exc, DjangoValidationError):

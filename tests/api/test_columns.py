@@ -97,12 +97,15 @@ def test_columns_page_with_a_cursor_and_filters_like_the_list(api):
     assert body["columns"]["id"] + rest["columns"]["id"] == [f["id"] for f in everything]
 
 
-def test_unchanged_columns_poll_gets_304_and_a_bad_format_a_clear_404(api):
+def test_unchanged_columns_poll_gets_304_and_a_bad_format_a_clear_400(api):
     IncidentFactory(status="verified", verified_at=timezone.now())
     first = api.get(URL, {"format": "columns"})
     again = api.get(URL, {"format": "columns"}, HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304
     assert api.get(URL, {"format": "geojson"}, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
     bad = api.get(URL, {"format": "xml"})
-    assert bad.status_code == 404 and bad.json()["error"]
-    assert json.loads(bad.content)["detail"]
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_format"
+    assert "columns" in json.loads(bad.content)["detail"] and "csv" in bad.json()["detail"]
+    # Elsewhere too; and a missing incident is still a 404 whatever the format.
+    assert api.get("/api/v1/incidents/changes", {"format": "csv"}).json()["error"] == "invalid_format"
+    assert api.get("/api/v1/incidents/999999", {"format": "json"}).status_code == 404
