@@ -41,6 +41,7 @@ from pathlib import Path
 
 import httpx
 from benchdocs import record_section
+from common import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -84,12 +85,6 @@ for n in range(total):
         version=top - total + 1 + n))
 Incident.objects.bulk_create(rows, batch_size=2000)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:

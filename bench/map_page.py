@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from benchdocs import record_section
-from common import ensure_database
+from common import ensure_database, free_port
 from playwright.sync_api import Error
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,12 +73,6 @@ for n in range(total):
         version=top - total + 1 + n))
 Incident.objects.bulk_create(rows, batch_size=2000)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class App:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from benchdocs import record_section
+from common import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET = 60 * 1024
@@ -30,12 +30,6 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(workdir: Path) -> tuple[subprocess.Popen, str]:
