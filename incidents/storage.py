@@ -20,6 +20,16 @@ class PrivateStorage(FileSystemStorage):
     def location(self) -> str:
         return os.path.abspath(self.base_location)
 
+    # Only the app's user reads photos, unless nginx serves them to moderators (X-Accel-Redirect): then
+    # nginx's user, put in the app's group (deploy/README.md), must read them too, and nobody else.
+    @property
+    def file_permissions_mode(self) -> int:
+        return 0o640 if settings.PRIVATE_MEDIA_X_ACCEL_PREFIX else 0o600
+
+    @property
+    def directory_permissions_mode(self) -> int:
+        return 0o750 if settings.PRIVATE_MEDIA_X_ACCEL_PREFIX else 0o700
+
 
 def private_storage() -> FileSystemStorage:
-    return PrivateStorage(base_url=None, file_permissions_mode=0o600, directory_permissions_mode=0o700)
+    return PrivateStorage(base_url=None)

@@ -512,3 +512,18 @@ def test_the_service_refuses_a_bad_photo_before_saving_anything(private_root):
 
     assert (refused.value.code, refused.value.field, refused.value.status_code) == ("invalid_photo", "photo", 400)
     assert Report.objects.count() == 0
+
+
+@pytest.mark.parametrize(("accel", "file_mode", "dir_mode"), [("", 0o600, 0o700), ("/_private", 0o640, 0o750)])
+def test_photos_are_readable_by_the_app_alone_or_also_by_nginx_s_group_behind_x_accel(
+    settings, private_root, accel, file_mode, dir_mode
+):
+    from django.core.files.base import ContentFile
+
+    from incidents.storage import private_storage
+
+    settings.PRIVATE_MEDIA_X_ACCEL_PREFIX = accel
+    name = private_storage().save("photos/2026/x.jpg", ContentFile(b"\xff\xd8\xff"))
+    stored = private_root / name
+    assert stored.stat().st_mode & 0o777 == file_mode
+    assert stored.parent.stat().st_mode & 0o777 == dir_mode
