@@ -211,11 +211,10 @@ def features_page(
     """Up to `limit` Features of `queryset` (ordered by `ordering`) as JSON text, and whether more remain."""
     grid_m = conf.public_grid_m()
     step_s = conf.public_time_step_s()
-    limited = rows(queryset)[offset : offset + limit + 1]
+    key = stored.current_key()  # None off PostgreSQL: nothing is stored there
+    stored_columns = stored.COLUMNS if key is not None else {}
+    limited = rows(queryset, *stored_columns, with_stored=key is not None)[offset : offset + limit + 1]
     if connection.vendor == "postgresql":
-        key = stored.current_key()
-        if key is not None:
-            limited = rows(queryset, *stored.COLUMNS, with_stored=True)[offset : offset + limit + 1]
         inner_sql, inner_params = limited.query.sql_with_params()
         order = "version" if ordering == "version" else "id"
         sql, params = postgis_feature_sql(
