@@ -16,7 +16,7 @@ import argparse
 from datetime import UTC, datetime
 
 from benchdocs import record_section
-from common import in_process_django, median_ms
+from common import in_process_django, median_ms, postgis_versions
 
 SIZES = (1_000, 10_000, 50_000)
 BUDGET_RATIO = 20
@@ -187,11 +187,7 @@ def trigger_cost_us(connection, count: int) -> float:
 
 
 def record(results: list[dict], ten: dict) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT split_part(version(), ' ', 2), postgis_lib_version()")
-        pg, postgis = cursor.fetchone()
+    pg, postgis = postgis_versions()
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     lines = [
         "## API: GeoJSON list, 304 polls",

@@ -45,6 +45,64 @@ def median_ms(function: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
+# For `manage.py shell -c`: `count` published incidents spread over the default area (Venezuela), as one
+# bulk insert with their versions taken at once; `clear` first empties the table.
+SEED_INCIDENTS = """
+import random
+from datetime import timedelta
+from django.contrib.gis.geos import Point
+from django.utils import timezone
+from geo.spatial import snap_lon_lat
+from incidents import services
+from incidents.models import Incident, Status
+if {clear}:
+    Incident.objects.all().delete()
+rng = random.Random({seed})
+now = timezone.now()
+total = {count}
+top = services.next_versions(total)
+kinds = ("checkpoint", "roadblock", "militia", "hazard")
+rows = []
+for n in range(total):
+    lon, lat = snap_lon_lat(rng.uniform(-72.5, -61.0), rng.uniform(1.5, 11.8), 50)
+    verified = n % 3 == 0
+    rows.append(Incident(kind=kinds[n % 4], point=Point(lon, lat, srid=4326), place=f"Lugar {{n}}",
+        status=Status.VERIFIED if verified else Status.UNVERIFIED, first_reported_at=now - timedelta(minutes=90),
+        last_confirmed_at=now - timedelta(minutes=rng.randint(0, 60)), expires_at=now + timedelta(hours=6),
+        reporters=2 + n % 5, confidence=rng.random(), verified_at=now if verified else None,
+        version=top - total + 1 + n))
+Incident.objects.bulk_create(rows, batch_size=2000)
+"""
+
+
+def seed_incidents(count: int, *, seed: int, clear: bool = False) -> str:
+    """The shell script that loads `count` incidents (SEED_INCIDENTS)."""
+    return SEED_INCIDENTS.format(count=count, seed=seed, clear=clear)
+
+
+def postgis_versions() -> tuple[str, str]:
+    """(PostgreSQL, PostGIS) versions of Django's database, for a bench's record."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT split_part(version(), ' ', 2), postgis_lib_version()")
+        return cursor.fetchone()
+
+
+def wait_for_redis(port: int, timeout_s: float = 10) -> None:
+    import redis
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if redis.Redis(port=port, socket_connect_timeout=0.2).ping():
+                return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def in_process_django(database_url: str, name: str) -> Iterator[None]:
     """The app's settings for in-process requests, on `database_url` (created if missing) and a private Redis."""
@@ -69,7 +127,7 @@ def in_process_django(database_url: str, name: str) -> Iterator[None]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(0.3)
+        wait_for_redis(port)
         os.environ.update(
             DJANGO_SETTINGS_MODULE="config.settings.test",
             DATABASE_URL=database_url,

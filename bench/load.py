@@ -41,7 +41,7 @@ from pathlib import Path
 
 import httpx
 from benchdocs import record_section
-from common import free_port
+from common import free_port, seed_incidents
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -61,30 +61,6 @@ OK = {
     "submit form": {303},
     "report page (form)": {200},
 }
-
-SEED = """
-import random
-from datetime import timedelta
-from django.contrib.gis.geos import Point
-from django.utils import timezone
-from geo.spatial import snap_lon_lat
-from incidents import services
-from incidents.models import Incident, Status
-rng = random.Random(8)
-now = timezone.now()
-total = {count}
-top = services.next_versions(total)
-kinds = ("checkpoint", "roadblock", "militia", "hazard")
-rows = []
-for n in range(total):
-    lon, lat = snap_lon_lat(rng.uniform(-72.5, -61.0), rng.uniform(1.5, 11.8), 50)
-    rows.append(Incident(kind=kinds[n % 4], point=Point(lon, lat, srid=4326), place=f"Lugar {{n}}",
-        status=Status.VERIFIED if n % 3 == 0 else Status.UNVERIFIED, first_reported_at=now - timedelta(minutes=90),
-        last_confirmed_at=now - timedelta(minutes=rng.randint(0, 60)), expires_at=now + timedelta(hours=6),
-        reporters=2 + n % 5, confidence=rng.random(), verified_at=now if n % 3 == 0 else None,
-        version=top - total + 1 + n))
-Incident.objects.bulk_create(rows, batch_size=2000)
-"""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -146,7 +122,7 @@ def prepare_database(url: str, redis_url: str, count: int) -> None:
     )
     subprocess.run([*python, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([*python, "flush", "--noinput"], cwd=ROOT, env=env, check=True)
-    subprocess.run([*python, "shell", "-c", SEED.format(count=count)], cwd=ROOT, env=env, check=True)
+    subprocess.run([*python, "shell", "-c", seed_incidents(count, seed=8)], cwd=ROOT, env=env, check=True)
 
 
 CREATE_DB = """

@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from benchdocs import record_section
-from common import ensure_database, free_port
+from common import ensure_database, free_port, seed_incidents
 from playwright.sync_api import Error
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,32 +47,6 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-SEED = """
-import random
-from datetime import timedelta
-from django.contrib.gis.geos import Point
-from django.utils import timezone
-from geo.spatial import snap_lon_lat
-from incidents import services
-from incidents.models import Incident, Status
-Incident.objects.all().delete()
-rng = random.Random(5)
-now = timezone.now()
-total = {count}
-top = services.next_versions(total)
-kinds = ("checkpoint", "roadblock", "militia", "hazard")
-rows = []
-for n in range(total):
-    lon, lat = snap_lon_lat(rng.uniform(-72.5, -61.0), rng.uniform(1.5, 11.8), 50)
-    verified = n % 3 == 0
-    rows.append(Incident(kind=kinds[n % 4], point=Point(lon, lat, srid=4326), place=f"Lugar {{n}}",
-        status=Status.VERIFIED if verified else Status.UNVERIFIED, first_reported_at=now - timedelta(minutes=90),
-        last_confirmed_at=now - timedelta(minutes=rng.randint(0, 60)), expires_at=now + timedelta(hours=6),
-        reporters=2 + n % 5, confidence=rng.random(), verified_at=now if verified else None,
-        version=top - total + 1 + n))
-Incident.objects.bulk_create(rows, batch_size=2000)
-"""
 
 
 class App:
@@ -223,7 +197,7 @@ def main() -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
                 weight, overflow = page_weight(browser, app.base)
-                app.shell(SEED.format(count=COUNT))
+                app.shell(seed_incidents(COUNT, seed=5, clear=True))
                 for _ in range(options.runs):
                     for throttle in results:
                         results[throttle].append(one_run(browser, app.base, throttle))

@@ -20,7 +20,7 @@ import random
 from datetime import UTC, datetime
 
 from benchdocs import record_section
-from common import in_process_django, median_ms
+from common import in_process_django, median_ms, postgis_versions
 
 COUNT = 10_000
 NEAR_ROUTE = 200
@@ -175,11 +175,7 @@ def print_plan(line: dict) -> None:
 
 
 def record(results: list[dict], length_km: float) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT split_part(version(), ' ', 2), postgis_lib_version()")
-        pg, postgis = cursor.fetchone()
+    pg, postgis = postgis_versions()
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     lines = [
         "## Route check",
