@@ -49,9 +49,9 @@ def run(write: bool) -> None:
 
     from config.redis import get_redis
     from incidents import selectors, services
-    from incidents.api import stored
     from incidents.api.views import IncidentListApi
     from incidents.models import Incident, Status
+    from incidents.public import stored
 
     call_command("migrate", verbosity=0)
 
@@ -218,7 +218,7 @@ def record(results: list[dict], ten: dict) -> None:
         f"| ratio | {ten['ms_304'] / ten['ms_200']:.4f}× |",
         "",
         "Ours: PostgreSQL stores each incident's Feature text when the row is written (a trigger running the "
-        "list's own SQL: snapped to the public grid, times floored; incidents/api/stored.py), and the list "
+        "list's own SQL: snapped to the public grid, times floored; incidents/public/stored.py), and the list "
         "pastes the stored texts into the FeatureCollection without parsing them; a row that has expired since "
         "it was written, or whose text was stored by other code or settings, is built at read time (the second "
         "column: every row built so). The trigger adds "

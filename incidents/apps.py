@@ -6,7 +6,7 @@ from django.db.models.signals import post_migrate
 
 
 def _install_stored_features(sender, using: str = "default", **kwargs) -> None:
-    from incidents.api import stored
+    from incidents.public import stored  # needs the app registry: models are imported here
 
     stored.install(connections[using])
 

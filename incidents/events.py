@@ -2,7 +2,7 @@
 
 Services call `seen` before a change and `record` after it, inside the change's transaction. Whether an
 incident is on the public map is asked of the database with the very predicate the public list uses
-(`selectors.published_q` and `live_q`), before and after, so the publication policy lives in one place.
+(`incidents.public.status.published_q` and `live_q`), before and after, so the publication policy lives in one place.
 Once the transaction commits, the webhook fan-out is enqueued (watch/tasks.py); a beat job sweeps up what
 a broker outage lost.
 """
@@ -18,7 +18,8 @@ from django.db import transaction
 from django.db.models import BooleanField, Case, Value, When
 
 from incidents.models import ENDED_STATUSES, EventType, Incident, IncidentEvent, Status
-from incidents.selectors import live_q, published_q
+from incidents.public.features import feature
+from incidents.public.status import live_q, published_q
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ def classify(before: Seen | None, after: Seen) -> str | None:
 
 
 def _event(incident: Incident, event_type: str, now: datetime) -> IncidentEvent:
-    from incidents.api.geojson import feature
-
     return IncidentEvent(
         incident=incident,
         type=event_type,

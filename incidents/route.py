@@ -6,12 +6,12 @@ answered for the point everyone sees, so that checking many routes teaches nothi
 
 PostGIS: the spatial index finds incidents whose true point lies within a planar lon/lat distance that
 covers the corridor and the grid (ST_DWithin on geometry); their points are snapped in SQL with the same
-arithmetic as the public Features (incidents/api/fast.py), then kept when within `corridor_m` on the
+arithmetic as the public Features (incidents/public/sql.py), then kept when within `corridor_m` on the
 spheroid (ST_DWithin on geography) and located along the line (ST_LineLocatePoint).
 SpatiaLite: incidents inside the route's padded bounding box are snapped in Python (geo.spatial), then
 measured by SpatiaLite in metres on the ellipsoid (ST_Distance(..., 1)) and located with Line_Locate_Point.
 Either way the located fraction becomes metres along the route in `geo.route.RouteMeasure.along_m`, and
-the Features are the public ones, built by incidents/api/fast.py.
+the Features are the public ones, built by incidents/public/features.py.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from django.db import connection
 from django.utils import timezone
 
 from geo.route import Route
-from geo.spatial import METERS_PER_DEGREE_LAT, snap_lon_lat
+from geo.spatial import snap_lon_lat
 from incidents import conf, selectors
-from incidents.api import fast
+from incidents.public import features, sql
 
 SQLITE_ROWS_PER_QUERY = 2_000  # 3 parameters a row, well under SQLite's 32,766
 
@@ -64,14 +64,13 @@ def _postgis(route: Route, corridor_m: float, now: datetime, kinds: list[str] | 
     # A snapped point lies within grid_m of the true one: the prefilter on the true point is padded by it.
     pad = measure.pad_degrees((corridor_m + grid_m) * 1.01)
     candidates = selectors.incidents_public(now=now, kinds=kinds).filter(point__dwithin=(measure.line(), pad))
-    inner_sql, inner_params = fast.rows(candidates).query.sql_with_params()
-    lat_step = grid_m / METERS_PER_DEGREE_LAT
-    sql = f"""
+    inner_sql, inner_params = features.rows(candidates).query.sql_with_params()
+    query = f"""
         SELECT q.id, ST_Distance(sp.p::geography, r.g) AS off_m, ST_LineLocatePoint(r.scaled, ST_Scale(sp.p, %s, 1))
         FROM ({inner_sql}) AS q
-        {fast.SNAP_LATERAL_SQL}
+        {sql.snap_lateral(grid_m)}
         CROSS JOIN LATERAL (
-            SELECT ST_SetSRID(ST_MakePoint({fast.PUBLIC_LON_SQL}, {fast.PUBLIC_LAT_SQL}), 4326) AS p
+            SELECT ST_SetSRID(ST_MakePoint({sql.PUBLIC_LON}, {sql.PUBLIC_LAT}), 4326) AS p
         ) AS sp
         CROSS JOIN (SELECT ST_GeogFromWKB(%s) AS g, ST_GeomFromWKB(%s, 4326) AS scaled) AS r
         WHERE ST_DWithin(sp.p::geography, r.g, %s)
@@ -79,18 +78,13 @@ def _postgis(route: Route, corridor_m: float, now: datetime, kinds: list[str] | 
     params = [
         measure.scale,
         *inner_params,
-        float(grid_m),
-        METERS_PER_DEGREE_LAT,
-        fast.DEG_TO_RAD,
         now,
-        lat_step,
-        lat_step,
         bytes(measure.line().wkb),
         bytes(measure.scaled_line().wkb),
         corridor_m,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(query, params)
         rows = cursor.fetchall()
     return [Found(pk, measure.along_m(fraction), off_m) for pk, off_m, fraction in rows]
 
@@ -100,8 +94,8 @@ def _spatialite(route: Route, corridor_m: float, now: datetime, kinds: list[str]
     grid_m = conf.public_grid_m()
     box = Polygon.from_bbox(measure.envelope((corridor_m + grid_m) * 1.01))
     box.srid = 4326
-    rows = fast.rows(selectors.incidents_public(bbox=box, now=now, kinds=kinds))
-    snapped = [(row[0], *snap_lon_lat(row[15], row[16], grid_m)) for row in rows]
+    rows = features.rows(selectors.incidents_public(bbox=box, now=now, kinds=kinds))
+    snapped = [(row.id, *snap_lon_lat(row.lon, row.lat, grid_m)) for row in rows]
     line_wkb, scaled_wkb = bytes(measure.line().wkb), bytes(measure.scaled_line().wkb)
     found: list[Found] = []
     with connection.cursor() as cursor:
@@ -141,8 +135,9 @@ def incidents_along_route(
     now = now or timezone.now()
     found = incidents_near_route(route=route, corridor_m=corridor_m, now=now, kinds=kinds)
     chosen = found[:limit]
-    texts = _feature_texts([f.incident_id for f in chosen], now=now)
-    features = []
+    ids = [f.incident_id for f in chosen]
+    texts = features.feature_texts(selectors.incidents_public(now=now).filter(pk__in=ids), now=now) if ids else {}
+    along = []
     for item in chosen:
         text = texts.get(item.incident_id)
         if text is None:  # ended between the two queries
@@ -150,20 +145,5 @@ def incidents_along_route(
         feature = json.loads(text)
         feature["properties"]["distance_along_m"] = round(item.along_m)
         feature["properties"]["distance_from_route_m"] = round(item.from_route_m)
-        features.append(feature)
-    return AlongRoute(features=features, matched=len(found))
-
-
-def _feature_texts(ids: list[int], *, now: datetime) -> dict[int, str]:
-    """The public Feature text of each id still public and live, built as the list endpoint builds it."""
-    if not ids:
-        return {}
-    grid_m, step_s = conf.public_grid_m(), conf.public_time_step_s()
-    queryset = fast.rows(selectors.incidents_public(now=now).filter(pk__in=ids))
-    if connection.vendor == "postgresql":
-        inner_sql, inner_params = queryset.query.sql_with_params()
-        sql, params = fast.postgis_feature_sql(inner_sql, inner_params, grid_m=grid_m, step_s=step_s, now=now)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return {pk: text for pk, _version, text in cursor.fetchall()}
-    return {row[0]: fast.feature_text(row, now=now, grid_m=grid_m, step_s=step_s) for row in queryset}
+        along.append(feature)
+    return AlongRoute(features=along, matched=len(found))

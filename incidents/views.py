@@ -20,11 +20,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from geo.area import deployment_area
 from incidents import abuse, mapversion, selectors, services
-from incidents.api.geojson import feature
 from incidents.api.params import encode_version_cursor
 from incidents.errors import DomainError
 from incidents.forms import ReportForm
 from incidents.models import Kind
+from incidents.public.features import feature
 from incidents.route_page import route_strings
 
 DEVICE_COOKIE = "alc_device"

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.gis.geos import Polygon
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from incidents.models import ACTIVE_STATUSES, Incident, ModerationEvent, Report, ReportState, Status
+from incidents.public.status import status_of, status_q
 
 QUEUE_LIMIT = 100
 
@@ -27,18 +28,6 @@ class Queue:
     photos: list[Report] = field(default_factory=list)
 
 
-def _status_q(statuses: Iterable[str], now: datetime) -> Q:
-    query = Q(pk__in=[])
-    for status in statuses:
-        if status in ACTIVE_STATUSES:
-            query |= Q(status=status, expires_at__gt=now)
-        elif status == Status.EXPIRED:
-            query |= Q(status=Status.EXPIRED) | Q(status__in=ACTIVE_STATUSES, expires_at__lte=now)
-        else:
-            query |= Q(status=status)
-    return query
-
-
 def moderation_queue(
     *,
     kinds: Iterable[str] | None = None,
@@ -49,7 +38,7 @@ def moderation_queue(
 ) -> Queue:
     """The queue, filtered by kind, incident status (default: unverified) and area."""
     now = now or timezone.now()
-    incidents = Incident.objects.filter(_status_q(statuses or [Status.UNVERIFIED], now), merged_into__isnull=True)
+    incidents = Incident.objects.filter(status_q(statuses or [Status.UNVERIFIED], now), merged_into__isnull=True)
     reports = Report.objects.filter(purged_at__isnull=True)
     if kinds:
         incidents = incidents.filter(kind__in=list(kinds))
@@ -85,7 +74,5 @@ def report_for_moderation(*, report_id: Any) -> Report | None:
 
 
 def effective_status(incident: Incident, now: datetime | None = None) -> str:
-    now = now or timezone.now()
-    if incident.status in ACTIVE_STATUSES and incident.expires_at <= now:
-        return Status.EXPIRED
-    return incident.status
+    """The status everyone reads (incidents/public/status.py), for the moderation pages."""
+    return status_of(incident, now or timezone.now())

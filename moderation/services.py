@@ -36,6 +36,7 @@ from incidents.models import (
     Vote,
     check_transition,
 )
+from incidents.public.status import status_of
 from moderation import conf
 
 logger = logging.getLogger(__name__)
@@ -58,13 +59,6 @@ def _locked(incident_id: int) -> Incident:
     if incident is None:
         raise DomainError("not_found", _("There is no such incident."), status_code=404)
     return incident
-
-
-def _current_status(incident: Incident, now: datetime) -> str:
-    """The status everyone reads: an active incident past its expiry has already ended (DESIGN §3)."""
-    if incident.status in ACTIVE_STATUSES and incident.expires_at <= now:
-        return Status.EXPIRED
-    return incident.status
 
 
 def _refused(exc: InvalidTransition) -> DomainError:
@@ -209,7 +203,7 @@ def incident_move(
     now = now or timezone.now()
     with transaction.atomic():
         incident = _locked(incident_id)
-        if _current_status(incident, now) not in ACTIVE_STATUSES:
+        if status_of(incident, now) not in ACTIVE_STATUSES:
             raise DomainError("incident_ended", _("This incident has ended; it cannot be moved."), status_code=409)
         before = _point_dict(incident.point)
         incident.point = point
@@ -279,7 +273,7 @@ def incidents_merge(
             raise DomainError("kind_mismatch", _("Only incidents of the same kind can be merged."), status_code=409)
         if absorbed.merged_into_id is not None:
             raise DomainError("already_merged", _("#%(id)d was already merged.") % {"id": absorbed.pk}, status_code=409)
-        if _current_status(survivor, now) not in ACTIVE_STATUSES:
+        if status_of(survivor, now) not in ACTIVE_STATUSES:
             raise DomainError(
                 "incident_ended",
                 _("The older incident #%(id)d has ended, and ended incidents cannot come back.") % {"id": survivor.pk},

@@ -25,9 +25,10 @@ from consumers.throttle import check_read
 from geo.area import deployment_area
 from incidents import selectors
 from incidents.abuse import RateLimited
-from incidents.api import etag, fast, params
-from incidents.api.geojson import GEOJSON, dumps
+from incidents.api import etag, params
 from incidents.models import Incident
+from incidents.public.features import GEOJSON, dumps, features_page
+from incidents.public.status import published_q
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -290,7 +291,7 @@ def items(request: HttpRequest) -> HttpResponse:
         return etag.not_modified(tag)
     now = timezone.now()
     queryset = items_queryset(bbox=bbox, when=when, now=now)
-    page = fast.features_page(queryset, limit=limit, now=now, offset=offset)
+    page = features_page(queryset, limit=limit, now=now, offset=offset)
     matched = queryset.count()
     query = {k: v for k, v in request.GET.items() if k not in ("offset", "f")}
     links = _links(request, "items", fmt, json_type=GEOJSON)
@@ -341,8 +342,8 @@ def item(request: HttpRequest, item_id: str) -> HttpResponse:
     fmt = _format(request)
     if not item_id.isdigit() or len(item_id) > 18:
         raise ApiError("not_found", "There is no public incident with this id.", status_code=404)
-    queryset = Incident.objects.filter(selectors.published_q(), pk=int(item_id)).order_by("pk")
-    page = fast.features_page(queryset, limit=1, now=timezone.now())
+    queryset = Incident.objects.filter(published_q(), pk=int(item_id)).order_by("pk")
+    page = features_page(queryset, limit=1, now=timezone.now())
     if page.count == 0:
         raise ApiError("not_found", "There is no public incident with this id.", status_code=404)
     data = json.loads(page.body)

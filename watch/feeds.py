@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
@@ -28,6 +27,7 @@ from incidents import abuse
 from incidents import conf as incidents_conf
 from incidents.api import etag, params
 from incidents.models import EventType, IncidentEvent, Kind, Status
+from incidents.public.fields import FIELDS
 from watch import conf, selectors
 
 GEORSS = "http://www.georss.org/georss"
@@ -62,29 +62,17 @@ def _title(event: IncidentEvent) -> str:
     return _("%(kind)s expired near %(place)s") % values
 
 
-def _time(value: str) -> str:
-    parsed = parse_datetime(value)
-    return parsed.strftime("%Y-%m-%d %H:%M UTC") if parsed else value
-
-
 def _summary(event: IncidentEvent) -> str:
-    """HTML built with escaping throughout: place and note are user text (DESIGN §6.7)."""
+    """Every labelled public property of the event's Feature, as the field table shows it to a person,
+    and the snapped point. HTML built with escaping throughout: place and note are user text (DESIGN §6.7)."""
     properties = event.feature["properties"]
     lon, lat = event.feature["geometry"]["coordinates"]
     rows = [
-        (_("Status"), Status(properties["status"]).label),
-        (_("Confidence"), f"{round(properties['confidence'] * 100)} %"),
-        (_("Distinct reporters"), properties["reporters"]),
-        (_("Still there / gone votes"), f"{properties['still_there']} / {properties['gone']}"),
-        (_("First reported"), _time(properties["first_reported_at"])),
-        (_("Last confirmed"), _time(properties["last_confirmed_at"])),
-        (_("Expires"), _time(properties["expires_at"])),
-        (_("Location"), f"{lat}, {lon}"),
+        (f.label, f.codec.display(properties[f.name]))
+        for f in FIELDS
+        if f.label is not None and f.name in properties and properties[f.name] not in ("", None)
     ]
-    if properties["place"]:
-        rows.insert(0, (_("Place"), properties["place"]))
-    if properties["note"]:
-        rows.append((_("Moderators' note"), properties["note"]))
+    rows.append((_("Location"), f"{lat}, {lon}"))
     return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows))
 
 

@@ -20,9 +20,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from incidents import conf as incidents_conf
-from incidents.api.geojson import public_time
 from incidents.errors import DomainError
 from incidents.models import IncidentEvent
+from incidents.public.fields import public_time
 from watch import conf, net
 from watch.models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookSubscription
 

@@ -24,8 +24,8 @@ from geo import places, route
 from incidents import conf
 from incidents import route as along
 from incidents.api import params, schema
-from incidents.api.geojson import GEOJSON, dumps
 from incidents.api.views import GeoJSONRenderer
+from incidents.public.features import GEOJSON, dumps
 
 DEFAULT_LIMIT = 1000
 MAX_PLACES = 20

@@ -1,6 +1,6 @@
 """The OpenAPI description of the v1 API (drf-spectacular), kept beside the views it describes.
 
-The views write GeoJSON text themselves (incidents/api/fast.py), so their bodies are described here as
+The views write GeoJSON text themselves (incidents/public/features.py), so their bodies are described here as
 raw JSON Schema rather than guessed from serializers.
 """
 
@@ -10,9 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 from incidents import conf
-from incidents.api.geojson import PUBLIC_PROPERTIES
 from incidents.api.params import MAX_LIMIT
-from incidents.models import Status
+from incidents.public.fields import properties_schema
 
 TIME = {"type": "string", "format": "date-time"}
 ERROR = {
@@ -39,26 +38,7 @@ FEATURE = {
         "type": {"type": "string", "enum": ["Feature"]},
         "id": {"type": "integer"},
         "geometry": POINT,
-        "properties": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": list(PUBLIC_PROPERTIES),
-            "properties": {
-                "kind": {"type": "string", "enum": list(conf.KINDS)},
-                "status": {"type": "string", "enum": list(Status.values)},
-                "place": {"type": "string"},
-                "first_reported_at": TIME,
-                "last_confirmed_at": TIME,
-                "expires_at": TIME,
-                "reporters": {"type": "integer", "minimum": 0},
-                "still_there": {"type": "integer", "minimum": 0},
-                "gone": {"type": "integer", "minimum": 0},
-                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-                "verified": {"type": "boolean"},
-                "note": {"type": "string"},
-                "updated_at": TIME,
-            },
-        },
+        "properties": properties_schema(),
     },
 }
 LINK = {

@@ -21,11 +21,11 @@ from rest_framework.views import APIView
 
 from config.errors import ApiError
 from consumers import throttle
-from incidents import abuse, conf, mapversion, selectors, services
-from incidents.api import bodycache, columns, csv_export, etag, fast, params, schema
-from incidents.api.geojson import GEOJSON, dumps, feature, public_time
+from incidents import abuse, selectors, services
+from incidents.api import bodycache, etag, params, schema
 from incidents.errors import DomainError
-from incidents.models import ACTIVE_STATUSES
+from incidents.public import changes, columns, csv
+from incidents.public.features import GEOJSON, Page, dumps, feature, features_page
 
 
 def _raise_domain(exc: DomainError):
@@ -159,7 +159,7 @@ class CSVRenderer(BaseRenderer):
 
 
 class ColumnsRenderer(BaseRenderer):
-    """Lets DRF accept `?format=columns`; the view writes the body itself (incidents/api/columns.py)."""
+    """Lets DRF accept `?format=columns`; the view writes the body itself (incidents/public/columns.py)."""
 
     media_type = columns.MEDIA_TYPE
     format = "columns"
@@ -189,7 +189,7 @@ def _stamp(now) -> str:
 
 
 class IncidentListApi(APIView):
-    """Public incidents in id order, built by the database on PostGIS (incidents/api/fast.py)."""
+    """Public incidents in id order, built by the database on PostGIS (incidents/public/features.py)."""
 
     renderer_classes = [JSONRenderer, GeoJSONRenderer, CSVRenderer, ColumnsRenderer]
 
@@ -222,7 +222,7 @@ class IncidentListApi(APIView):
         if wanted == "columns":
             body, page = columns.columns_page(queryset, limit=limit, now=now)
         else:
-            page = fast.features_page(queryset, limit=limit, now=now)
+            page = features_page(queryset, limit=limit, now=now)
         next_href = None
         if page.has_more and page.last_id is not None:
             next_href = _next_link(request, "cursor", params.encode_cursor(page.last_id))
@@ -232,7 +232,7 @@ class IncidentListApi(APIView):
             content = self._columns(request, body, page, next_href, now).encode()
         elif wanted == "csv":
             content_type = "text/csv; charset=utf-8"
-            content = csv_export.from_features(page.body).encode()
+            content = csv.from_features(page.body).encode()
         else:
             content_type = GEOJSON
             content = self._collection(request, page, next_href, now).encode()
@@ -241,7 +241,7 @@ class IncidentListApi(APIView):
         return HttpResponse(content, content_type=content_type, headers=headers)
 
     @staticmethod
-    def _collection(request: Request, page: fast.Page, next_href: str | None, now) -> str:
+    def _collection(request: Request, page: Page, next_href: str | None, now) -> str:
         links = [{"rel": "self", "type": GEOJSON, "href": request.build_absolute_uri()}]
         if next_href:
             links.append({"rel": "next", "type": GEOJSON, "href": next_href})
@@ -252,21 +252,16 @@ class IncidentListApi(APIView):
         )
 
     @staticmethod
-    def _columns(request: Request, body: dict, page: fast.Page, next_href: str | None, now) -> str:
+    def _columns(request: Request, body: dict, page: Page, next_href: str | None, now) -> str:
         links = [{"rel": "self", "type": columns.MEDIA_TYPE, "href": request.build_absolute_uri()}]
         if next_href:
             links.append({"rel": "next", "type": columns.MEDIA_TYPE, "href": next_href})
-        return columns.dumps({**body, "links": links, "numberReturned": page.count, "timeStamp": _stamp(now)})
+        return dumps({**body, "links": links, "numberReturned": page.count, "timeStamp": _stamp(now)})
 
 
 class IncidentChangesApi(APIView):
-    """Everything public that changed after the cursor `since`, in map-version order.
-
-    Versions are taken from one counter row that a writer holds until it commits, so they become
-    visible in the order they were taken: once a reader sees version v, every version below v that
-    will ever be visible already is. A cursor (the last version a client has seen) therefore never
-    skips a change that commits later.
-    """
+    """Everything public that changed after the cursor `since`, in map-version order
+    (incidents/public/changes.py says why a cursor never skips a change)."""
 
     renderer_classes = [JSONRenderer, GeoJSONRenderer]
 
@@ -281,62 +276,23 @@ class IncidentChangesApi(APIView):
             return etag.not_modified(tag)
         throttle.check_read(request)
         now = timezone.now()
-        changes = selectors.incidents_changed(since_version=since, now=now)
-        if since is None:
-            # A first call: every live public incident, no tombstones; the database builds the Features.
-            # The map version read first is a safe cursor once the last page is out: every version up to
-            # it had committed, so the query below saw every live incident it names.
-            floor = mapversion.from_database()
-            page = fast.features_page(changes, limit=limit, now=now, ordering="version")
-            last_version = page.last_version or 0
-            if not page.has_more:
-                last_version = max(last_version, floor)
-            return self._answer(request, [page.body] if page.body else [], [], page.count, last_version,
-                                page.has_more, tag, now)  # fmt: skip
-        rows = list(fast.rows(changes, "public")[: limit + 1])
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        grid_m, step_s = conf.public_grid_m(), conf.public_time_step_s()
-        features, tombstones = [], []
-        for row in rows:
-            *columns, public = row
-            status = fast.effective(columns[2], columns[6], now)
-            if public and status in ACTIVE_STATUSES:
-                features.append(fast.feature_text(tuple(columns), now=now, grid_m=grid_m, step_s=step_s))
-            else:
-                tombstones.append(
-                    {
-                        "id": columns[0],
-                        "status": status if public or status not in ACTIVE_STATUSES else "unpublished",
-                        "updated_at": public_time(columns[13], step_s),
-                    }
-                )
-        last_version = rows[-1][14] if rows else since
-        return self._answer(request, features, tombstones, len(rows), last_version, has_more, tag, now)
+        return self._answer(request, changes.changes_page(since_version=since, limit=limit, now=now), tag, now)
 
     @staticmethod
-    def _answer(
-        request: Request,
-        features: list[str],
-        tombstones: list[dict],
-        count: int,
-        last_version: int,
-        has_more: bool,
-        tag: str,
-        now,
-    ) -> HttpResponse:
-        cursor = params.encode_version_cursor(last_version)
+    def _answer(request: Request, page: changes.ChangesPage, tag: str, now) -> HttpResponse:
+        cursor = params.encode_version_cursor(page.last_version)
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
         links = [{"rel": "self", "type": "application/json", "href": request.build_absolute_uri()}]
         next_href = _next_link(request, "since", cursor)
         links.append({"rel": "next", "type": "application/json", "href": next_href})
-        if has_more:
+        if page.has_more:
             headers["Link"] = f'<{next_href}>; rel="next"'
+        more = "true" if page.has_more else "false"
         body = (
             '{"type":"FeatureCollection","features":['
-            + ",".join(features)
-            + f'],"tombstones":{dumps(tombstones)},"next":"{cursor}","more":{"true" if has_more else "false"},'
-            + f'"links":{dumps(links)},"numberReturned":{count},"timeStamp":"{_stamp(now)}"}}'
+            + ",".join(page.features)
+            + f'],"tombstones":{dumps(page.tombstones)},"next":"{cursor}","more":{more},'
+            + f'"links":{dumps(links)},"numberReturned":{page.count},"timeStamp":"{_stamp(now)}"}}'
         )
         return HttpResponse(body, content_type=GEOJSON, headers=headers)
 

@@ -1,5 +1,5 @@
 # On PostgreSQL each incident carries its public Feature's JSON text, written by a trigger on every insert
-# and update (incidents/api/stored.py installs the trigger function after each migrate, from the same SQL
+# and update (incidents/public/stored.py installs the trigger function after each migrate, from the same SQL
 # the list uses), and the key of the code and settings that wrote it. The list pastes the stored text when
 # the key matches and falls back to building the Feature otherwise. The columns are not model fields: only
 # the trigger writes them and only the list's raw SQL reads them. SQLite has neither.

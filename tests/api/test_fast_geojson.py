@@ -12,16 +12,16 @@ from django.db import connection
 from django.utils import timezone
 
 from geo.spatial import snap_lon_lat
-from incidents.api import fast
-from incidents.api.geojson import feature
 from incidents.models import Incident
+from incidents.public import sql
+from incidents.public.features import feature, features_page
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def fast_features(queryset, now, limit=10_000):
-    page = fast.features_page(queryset, limit=limit, now=now)
+    page = features_page(queryset, limit=limit, now=now)
     return json.loads(f"[{page.body}]"), page
 
 
@@ -63,14 +63,13 @@ def test_snapping_in_sql_gives_the_coordinates_of_snap_lon_lat(grid_m):
     points += [(rng.uniform(-73.4, -59.7), rng.uniform(0.6, 12.3)) for _ in range(20_000)]
     values = ",".join(f"({i}, {lon!r}::float8, {lat!r}::float8)" for i, (lon, lat) in enumerate(points))
     inner = f"SELECT *, 'unverified' AS status, now() AS expires_at FROM (VALUES {values}) AS v(id, lon, lat)"
-    lat_step = grid_m / 111_320.0
-    # The very expressions the fast path uses:
-    sql = f"""
-        SELECT q.id, {fast.PUBLIC_LON_SQL}, {fast.PUBLIC_LAT_SQL}
-        FROM ({inner}) AS q {fast.SNAP_LATERAL_SQL} ORDER BY q.id
+    # The very expressions the list uses:
+    query = f"""
+        SELECT q.id, {sql.PUBLIC_LON}, {sql.PUBLIC_LAT}
+        FROM ({inner}) AS q {sql.snap_lateral(grid_m)} ORDER BY q.id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [float(grid_m), 111_320.0, fast.DEG_TO_RAD, timezone.now(), lat_step, lat_step])
+        cursor.execute(query, [timezone.now()])
         rows = cursor.fetchall()
     mismatches = [(points[i], (lon, lat)) for i, lon, lat in rows if (lon, lat) != snap_lon_lat(*points[i], grid_m)]
     assert mismatches == []

@@ -11,9 +11,9 @@ from django.db import connection
 from django.utils import timezone
 
 from incidents import services
-from incidents.api import stored
-from incidents.api.geojson import feature
 from incidents.models import Incident
+from incidents.public import stored
+from incidents.public.features import feature
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db

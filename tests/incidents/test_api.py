@@ -10,8 +10,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from incidents import services
-from incidents.api.geojson import PUBLIC_PROPERTIES
 from incidents.models import Incident, Report
+from incidents.public.fields import NAMES as PUBLIC_PROPERTIES
 from tests.factories import CARACAS, IncidentFactory, offset
 
 pytestmark = pytest.mark.django_db
