@@ -1,6 +1,6 @@
 """GET /api/v1/incidents against a djangorestframework-gis GeoFeatureModelSerializer view over the same rows.
 
-DESIGN §7: at 10,000 active incidents our endpoint must be ≥ 20× faster than the DRF-gis view, in the same
+architecture §7: at 10,000 active incidents our endpoint must be ≥ 20× faster than the DRF-gis view, in the same
 run; an unchanged poll (If-None-Match) is answered 304 without the database, at ≤ 0.1× the time of a 200.
 Loads 1,000, 10,000 and 50,000 published incidents into a PostGIS database of its own (created if missing,
 emptied first), with a private redis-server, and calls both views in process (Django's RequestFactory, the
@@ -194,7 +194,7 @@ def record(results: list[dict], ten: dict) -> None:
         "",
         f"`bench/api.py`, PostgreSQL {pg} with PostGIS {postgis}, one process, in-process requests "
         f"(RequestFactory, the same path for both views), median of 7 runs (3 at 50,000), {day}. Budgets "
-        f"(DESIGN §7): ≥ {BUDGET_RATIO}× the DRF-gis `GeoFeatureModelSerializer` view at 10,000 incidents; an "
+        f"(architecture §7): ≥ {BUDGET_RATIO}× the DRF-gis `GeoFeatureModelSerializer` view at 10,000 incidents; an "
         "unchanged poll ≤ 0.1× a full 200.",
         "",
         "| incidents | `/api/v1/incidents`, nothing kept | the same, every Feature built at read time | the same, "

@@ -1,4 +1,4 @@
-"""Speed and memory of the offline gazetteer (DESIGN §7: ≥ 10,000 reverse lookups/s in one process).
+"""Speed and memory of the offline gazetteer (architecture §7: ≥ 10,000 reverse lookups/s in one process).
 
 Builds the gazetteer for the default deployment area (Venezuela) in this process, then times reverse
 lookups at random points of the area (the index alone, and `describe()` with a GEOS point as the worker

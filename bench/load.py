@@ -7,7 +7,7 @@ Redis), from an asyncio client on loopback. Not part of CI.
    token), with think time, as many people at once would. Meanwhile one client floods submissions from a
    single address: it must be throttled (429) while the honest clients see no 429.
 2. Submit → visible: reports at 50/s, each from one of 100 addresses and at a place of its own, against a run
-   with ONE Celery worker (DESIGN §7: p95 ≤ 5 s); a poller reads the changes feed and notes when each report's
+   with ONE Celery worker (architecture §7: p95 ≤ 5 s); a poller reads the changes feed and notes when each report's
    incident appears. That run publishes every incident (PUBLISH_POLICY=open), so that one report is enough
    to appear: the pipeline is the same.
 
@@ -488,7 +488,7 @@ def main() -> None:
         if visible:
             lines += [
                 "",
-                f"Submit → visible on the changes feed (DESIGN §7: p95 ≤ 5 s at 50 reports/s with one worker): "
+                f"Submit → visible on the changes feed (architecture §7: p95 ≤ 5 s at 50 reports/s with one worker): "
                 f"{args.rate:.0f} reports/s for {args.visibility_seconds:.0f} s from 100 addresses, each report at a "
                 "place of its own, against a run with ONE Celery worker (its pool of processes as below) and "
                 "PUBLISH_POLICY=open, so that one report makes a public incident; a poller reads the feed every "

@@ -1,4 +1,4 @@
-"""The live map's weight and speed (DESIGN §7: ≤ 150 KB compressed before tiles; 10,000 incidents on screen
+"""The live map's weight and speed (architecture §7: ≤ 150 KB compressed before tiles; 10,000 incidents on screen
 in ≤ 1.5 s in headless Chromium), with and without DevTools' 4× CPU throttling.
 
 Starts the app with gunicorn and a private redis-server on a scratch SpatiaLite database (or the PostGIS

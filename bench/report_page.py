@@ -1,4 +1,4 @@
-"""Weight of the report page as a phone loads it (DESIGN §7: ≤ 60 KB compressed in total, tiles aside).
+"""Weight of the report page as a phone loads it (architecture §7: ≤ 60 KB compressed in total, tiles aside).
 
 Starts the app with gunicorn on a scratch SpatiaLite database, loads /report in Debian's Chromium at
 390×844 and adds up every response; then opens the pin map (which loads Leaflet on demand) and adds

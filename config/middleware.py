@@ -52,7 +52,7 @@ class PermissionsPolicyMiddleware:
 
 
 class NoReferrerCsrfMiddleware(CsrfViewMiddleware):
-    """Django's CSRF protection, adjusted to Referrer-Policy: no-referrer (DESIGN §6.5).
+    """Django's CSRF protection, adjusted to Referrer-Policy: no-referrer (architecture §6.5).
 
     Under that policy browsers send `Origin: null` and no Referer with a form's POST, so Django's
     origin and referer checks would refuse every form. Those two checks are defence in depth; the
@@ -73,7 +73,7 @@ class NoReferrerCsrfMiddleware(CsrfViewMiddleware):
 
 
 class ApiLanguageMiddleware:
-    """API clients that state no language get English; people get the site's language (DESIGN §1: es/en)."""
+    """API clients that state no language get English; people get the site's language (architecture §1: es/en)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -15,7 +15,7 @@ max_requests = 2000
 max_requests_jitter = 200
 # Only nginx on this machine may set X-Forwarded-* (the app reads them through TRUSTED_PROXIES too).
 forwarded_allow_ips = "127.0.0.1"
-# The access log never holds a client address (DESIGN §6.1): no %(h)s, no X-Forwarded-For.
+# The access log never holds a client address (architecture §6.1): no %(h)s, no X-Forwarded-For.
 accesslog = "-"
 access_log_format = '%(t)s "%(r)s" %(s)s %(b)s %(L)ss'
 errorlog = "-"

@@ -40,7 +40,7 @@ class Found:
 
 
 class NetworkInTransaction(RuntimeError):
-    """A network call was about to run while a database transaction is open (DESIGN §4 forbids it)."""
+    """A network call was about to run while a database transaction is open (architecture §4 forbids it)."""
 
 
 def label_from(raw: dict) -> str:

@@ -21,7 +21,7 @@ def bbox_around(point: Point, meters: float) -> Polygon:
 
 
 def snap_lon_lat(lon: float, lat: float, grid_m: float) -> tuple[float, float]:
-    """Snap to a grid of about `grid_m` metres and 6 decimals (DESIGN §6.4).
+    """Snap to a grid of about `grid_m` metres and 6 decimals (architecture §6.4).
 
     The latitude step is constant; the longitude step follows the snapped latitude, so every
     point in one cell lands on the same public coordinate.
@@ -35,7 +35,7 @@ def snap_lon_lat(lon: float, lat: float, grid_m: float) -> tuple[float, float]:
 
 
 def floor_time(value: datetime, step_s: int) -> datetime:
-    """Round a time down to the public time step (DESIGN §6.4)."""
+    """Round a time down to the public time step (architecture §6.4)."""
     floored = math.floor(value.timestamp()) // step_s * step_s
     return datetime.fromtimestamp(floored, tz=UTC)
 

@@ -1,4 +1,4 @@
-"""Abuse resistance that never learns who anyone is (DESIGN §6.1).
+"""Abuse resistance that never learns who anyone is (architecture §6.1).
 
 Rate limits and the burst signal key on a *network key*: an HMAC of the client's address (of an IPv6
 address's /64, which one phone rotates within) under a random secret that exists only in Redis, one per
@@ -7,7 +7,7 @@ address a hash came from or link it to another day's hashes. The address itself 
 or handed to a task.
 
 Redis unreachable: everything here fails open. A person reporting is never refused because Redis is down
-(DESIGN §4); there is then no hash, no count and no burst signal.
+(architecture §4); there is then no hash, no count and no burst signal.
 
 Entry points for views: `report_guard`, `vote_guard` (raise `RateLimited`) and `honeypot_tripped`.
 Entry points for services: `report_network_remember`, `report_network_take`, `burst_observe`.

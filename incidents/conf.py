@@ -60,7 +60,7 @@ def public_time_step_s() -> int:
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-# --- Abuse resistance (DESIGN §6.1, incidents/abuse.py) ---
+# --- Abuse resistance (architecture §6.1, incidents/abuse.py) ---
 
 # (limit, window in seconds) pairs; the settings parse RATE_LIMIT_* variables into these.
 RateLimits = tuple[tuple[int, int], ...]

@@ -44,7 +44,7 @@ class Status(models.TextChoices):
 ACTIVE_STATUSES = (Status.UNVERIFIED, Status.VERIFIED)
 ENDED_STATUSES = (Status.CLEARED, Status.EXPIRED, Status.REJECTED)
 
-# The only status changes there are (DESIGN §3). Ended statuses lead nowhere.
+# The only status changes there are (architecture §3). Ended statuses lead nowhere.
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.UNVERIFIED: frozenset({Status.VERIFIED, Status.REJECTED, Status.CLEARED, Status.EXPIRED}),
     Status.VERIFIED: frozenset({Status.CLEARED, Status.EXPIRED, Status.REJECTED}),
@@ -139,7 +139,7 @@ class Report(models.Model):
     # Re-encoded with every piece of metadata dropped; private until a moderator approves it.
     photo = models.FileField(upload_to="photos/%Y/%m/", storage=private_storage, blank=True)
     photo_approved = models.BooleanField(default=False)
-    # When the retention job removed the raw text, device hash and photo (DESIGN §6.8).
+    # When the retention job removed the raw text, device hash and photo (architecture §6.8).
     purged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:

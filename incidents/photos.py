@@ -1,4 +1,4 @@
-"""Report photos: decoded and re-encoded in memory with no metadata at all (DESIGN §6.3).
+"""Report photos: decoded and re-encoded in memory with no metadata at all (architecture §6.3).
 
 A phone's photo carries where and when it was taken and by which device (EXIF, GPS, XMP, maker notes,
 ICC profiles naming the device, PNG text chunks). None of the uploaded bytes are kept: the pixels are
@@ -88,7 +88,7 @@ class MemoryOnlyUploadHandler(MemoryFileUploadHandler):
     """Keep uploaded files in memory, and refuse a body over FILE_UPLOAD_MAX_MEMORY_SIZE.
 
     Django's MemoryFileUploadHandler alone lets such a body through with its files silently dropped
-    (or written to a temporary file when TemporaryFileUploadHandler follows it, which DESIGN §6.3
+    (or written to a temporary file when TemporaryFileUploadHandler follows it, which architecture §6.3
     forbids). This raises before a byte of the body is read.
     """
 

@@ -1,7 +1,7 @@
 """Which public incidents lie along a route (issue 9): a read, under the same policy as every public read.
 
 The incidents are those `selectors.incidents_public` gives (publication policy, read-time expiry), taken
-at their public, snapped position (DESIGN §6.4): both "is it within the corridor" and the distances are
+at their public, snapped position (architecture §6.4): both "is it within the corridor" and the distances are
 answered for the point everyone sees, so that checking many routes teaches nothing finer than the grid.
 
 PostGIS: the spatial index finds incidents whose true point lies within a planar lon/lat distance that

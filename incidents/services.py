@@ -48,7 +48,7 @@ MAX_PLACE_TEXT = 200
 
 
 def device_key(token: str | None) -> str | None:
-    """A keyed hash of a device token (DESIGN §6.2): the token itself is never stored."""
+    """A keyed hash of a device token (architecture §6.2): the token itself is never stored."""
     if not token:
         return None
     secret = getattr(settings, "REPORTER_KEY_SECRET", None) or settings.SECRET_KEY
@@ -183,7 +183,7 @@ def report_submit(
     to geocode later; observed no later than now (a few minutes of phone clock skew are forgiven)
     and no earlier than REPORT_MAX_AGE_HOURS ago; description at most 500 characters. Processing is
     enqueued after commit; if the broker is down the sweeper picks the report up later.
-    A photo is re-encoded with no metadata at all (DESIGN §6.3) and stored only with a new report.
+    A photo is re-encoded with no metadata at all (architecture §6.3) and stored only with a new report.
     `network_key` (from `abuse.report_guard`) waits in Redis, never in the database, for the worker's
     burst check. Returns (report, created).
     """
@@ -277,7 +277,7 @@ def report_process(
     *, report_id: uuid.UUID | str, now: datetime | None = None, geocode_fallback: bool = False
 ) -> Report | None:
     """Place a received report on the map: join the nearest active incident of its kind within the
-    kind's merge radius, or open a new one (DESIGN §3). A report with only place text is geocoded
+    kind's merge radius, or open a new one (architecture §3). A report with only place text is geocoded
     first; one that no place or several places could match, or that lands outside the deployment
     area, becomes `unlocatable`. A new incident is named by reverse geocoding its point.
 
@@ -530,7 +530,7 @@ def incident_vote(*, incident_id: int, device: str, still_there: bool, now: date
 def incident_transition(
     *, incident: Incident, status: str, actor=None, reason: str = "", now: datetime | None = None
 ) -> Incident:
-    """Move an incident to `status` if DESIGN §3 allows it (otherwise InvalidTransition), with an audit entry."""
+    """Move an incident to `status` if architecture §3 allows it (otherwise InvalidTransition), with an audit entry."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)

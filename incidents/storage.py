@@ -1,4 +1,4 @@
-"""Where report photos live: a private folder that no URL serves (DESIGN §6.3)."""
+"""Where report photos live: a private folder that no URL serves (architecture §6.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Celery tasks: thin, id-taking, safe to run twice (DESIGN §4)."""
+"""Celery tasks: thin, id-taking, safe to run twice (architecture §4)."""
 
 from __future__ import annotations
 

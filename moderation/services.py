@@ -1,6 +1,6 @@
 """Every write a moderator makes. Views, the moderation API and the admin call these and nothing else.
 
-Each action checks that the actor is a moderator, keeps to the transitions of DESIGN §3, takes a map
+Each action checks that the actor is a moderator, keeps to the transitions of architecture §3, takes a map
 version for every incident it changes (so the public changes feed sees it) and appends one
 `ModerationEvent` per incident it touches, in the same transaction as the change.
 """
@@ -133,7 +133,7 @@ def _transition(*, incident_id: int, status: str, moderator: Any, reason: str, n
 
 
 def incident_verify(*, incident_id: int, moderator: Any, reason: str = "", now: datetime | None = None) -> Incident:
-    """Verify an unverified, live incident (DESIGN §3); its confidence gets the verified floor."""
+    """Verify an unverified, live incident (architecture §3); its confidence gets the verified floor."""
     return _transition(
         incident_id=incident_id,
         status=Status.VERIFIED,
@@ -257,7 +257,7 @@ def incidents_merge(
 
     The survivor must be live. Reports and the votes of devices it has not heard from move to it; its
     counts, span and expiry are recomputed. The absorbed incident becomes a tombstone: `merged_into`
-    points at the survivor and, since only ended statuses may follow (DESIGN §3), a live one is
+    points at the survivor and, since only ended statuses may follow (architecture §3), a live one is
     `rejected` with the reason "merged into #N"; one already ended keeps its status. Both take a
     version, so the changes feed shows the tombstone and the grown survivor.
     """
@@ -408,7 +408,7 @@ def report_place(*, report_id: uuid.UUID | str, moderator: Any, point: Point, no
 
 
 def reports_purge_retained(*, now: datetime | None = None, batch_size: int = 500) -> int:
-    """Remove raw report data (DESIGN §6.8) RETENTION_DAYS after it stopped being needed.
+    """Remove raw report data (architecture §6.8) RETENTION_DAYS after it stopped being needed.
 
     Purged: the description and typed place, the device hash and the photo file. When: the report's
     incident ended (or, read-time, expired) at least RETENTION_DAYS ago, or the report never reached an

@@ -1,4 +1,4 @@
-"""Log-in throttling and lockout that never learn an address (DESIGN §6.1).
+"""Log-in throttling and lockout that never learn an address (architecture §6.1).
 
 Failed log-ins are counted in Redis per account (a keyed hash of the lowered user name) and per network
 (`abuse.network_key`, the same daily-rotated keyed hash the report limits use), for

@@ -380,7 +380,7 @@ def place_view(request: HttpRequest, report_id) -> HttpResponse:
 
 @moderator_required
 def photo_view(request: HttpRequest, report_id) -> HttpResponse:
-    """Stream a report's private photo to a moderator; photos have no public URL (DESIGN §6.3)."""
+    """Stream a report's private photo to a moderator; photos have no public URL (architecture §6.3)."""
     report = selectors.report_for_moderation(report_id=report_id)
     if report is None or not report.photo:
         raise Http404

@@ -27,7 +27,7 @@ from incidents import abuse
 from incidents import conf as incidents_conf
 from incidents.api import etag, params
 from incidents.models import EventType, IncidentEvent, Kind, Status
-from incidents.public.fields import FIELDS
+from incidents.public import fields
 from watch import conf, selectors
 
 GEORSS = "http://www.georss.org/georss"
@@ -64,12 +64,12 @@ def _title(event: IncidentEvent) -> str:
 
 def _summary(event: IncidentEvent) -> str:
     """Every labelled public property of the event's Feature, as the field table shows it to a person,
-    and the snapped point. HTML built with escaping throughout: place and note are user text (DESIGN §6.7)."""
+    and the snapped point. HTML built with escaping throughout: place and note are user text (architecture §6.7)."""
     properties = event.feature["properties"]
     lon, lat = event.feature["geometry"]["coordinates"]
     rows = [
         (f.label, f.codec.display(properties[f.name]))
-        for f in FIELDS
+        for f in fields.FIELDS
         if f.label is not None and f.name in properties and properties[f.name] not in ("", None)
     ]
     rows.append((_("Location"), f"{lat}, {lon}"))

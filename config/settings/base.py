@@ -272,7 +272,7 @@ LOGGING = {
     "loggers": {"django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False}},
 }
 
-# --- The map's tiles: the only third party a page may talk to (DESIGN §6.5) ---
+# --- The map's tiles: the only third party a page may talk to (architecture §6.5) ---
 MAP_TILE_URL = (
     env_url("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", schemes=("https", "http")) or ""
 )
@@ -331,7 +331,7 @@ CSRF_COOKIE_SAMESITE = "Strict"
 # strings; we never build spatial references from user input, only from SRID 4326.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
-# --- Abuse resistance (DESIGN §6.1; read through incidents/conf.py, applied by incidents/abuse.py) ---
+# --- Abuse resistance (architecture §6.1; read through incidents/conf.py, applied by incidents/abuse.py) ---
 
 
 def _ip_networks(name: str, value: str | None) -> list[str]:
@@ -388,7 +388,7 @@ BURST_CONFIDENCE_FACTOR = env_float("BURST_CONFIDENCE_FACTOR", 0.5, minimum=0)
 if BURST_CONFIDENCE_FACTOR > 1:
     raise ImproperlyConfigured(f"BURST_CONFIDENCE_FACTOR must be between 0 and 1, not {BURST_CONFIDENCE_FACTOR}.")
 
-# --- Report photos (DESIGN §6.3; read through incidents/photos.py) ---
+# --- Report photos (architecture §6.3; read through incidents/photos.py) ---
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000, minimum=1_000_000, maximum=200_000_000)
 PHOTO_MAX_EDGE_PX = env_int("PHOTO_MAX_EDGE_PX", 2048, minimum=256, maximum=8192)
@@ -403,7 +403,7 @@ FILE_UPLOAD_HANDLERS = ["incidents.photos.MemoryOnlyUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = PHOTO_MAX_BYTES + 256 * 1024
 
 # --- Moderators' accounts and the audit log's retention (read through moderation/conf.py) ---
-# Raw report data (text, device hashes, photos) of incidents ended this long ago is purged (DESIGN §6.8).
+# Raw report data (text, device hashes, photos) of incidents ended this long ago is purged (architecture §6.8).
 RETENTION_DAYS = env_int("RETENTION_DAYS", 30, minimum=1)
 RETENTION_INTERVAL_S = env_int("RETENTION_INTERVAL_S", 3600, minimum=60)
 CELERY_BEAT_SCHEDULE["purge-retained"] = {

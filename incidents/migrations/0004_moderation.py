@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# The audit log is append-only in the database too (DESIGN §3): UPDATE and DELETE are refused by
+# The audit log is append-only in the database too (architecture §3): UPDATE and DELETE are refused by
 # triggers (0005 adds TRUNCATE on PostgreSQL). On SQLite Django flushes with DELETE: the delete trigger
 # stands aside only while a row sits in `alcabala_audit_unlock`, a table that no model knows and
 # that only the project's `flush` command (moderation/management/commands/flush.py) writes.

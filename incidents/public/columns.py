@@ -18,8 +18,9 @@ from django.db.models import QuerySet
 
 from geo.spatial import floor_time, snap_lon_lat
 from incidents.models import Incident
+from incidents.public import fields
 from incidents.public.features import Page, rows
-from incidents.public.fields import FIELDS, Enum, Listed, Sparse, context
+from incidents.public.fields import Enum, Listed, Sparse, context
 from incidents.public.status import effective_status
 
 MEDIA_TYPE = "application/json"
@@ -41,7 +42,7 @@ def columns_page(queryset: QuerySet[Incident], *, limit: int, now: datetime) -> 
         "lon": [lon for lon, _lat in points],
         "lat": [lat for _lon, lat in points],
     }
-    for f in FIELDS:
+    for f in fields.FIELDS:
         raws = [f.raw(row, eff) for row, eff in zip(fetched, effs, strict=True)]
         encoding = f.compact_encoding
         if isinstance(encoding, Listed):

@@ -7,18 +7,17 @@ import csv
 import io
 import json
 
-from incidents.public.fields import FIELDS
-
-HEADER = ("id", "lon", "lat", *(f.name for f in FIELDS))
+from incidents.public import fields
 
 
 def from_features(body: str) -> str:
     """`body` is Features as comma-separated JSON text (`features.features_page`), parsed once here."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
+    table = fields.FIELDS
+    writer.writerow(["id", "lon", "lat", *(f.name for f in table)])
     for item in json.loads(f"[{body}]"):
         lon, lat = item["geometry"]["coordinates"]
         values = item["properties"]
-        writer.writerow([item["id"], lon, lat, *(f.codec.cell(values[f.name]) for f in FIELDS)])
+        writer.writerow([item["id"], lon, lat, *(f.codec.cell(values[f.name]) for f in table)])
     return out.getvalue()

@@ -224,8 +224,8 @@ class Field:
     """One public property.
 
     `reads`: the model columns it needs (default: its own name). `value` and `sql`: the raw value from a
-    row and the effective status, in Python and in SQL over the row `q` and `s.eff` (default: the column of
-    its name). `encoding` overrides the codec's in the compact format. `label=None` keeps it out of the
+    row and the effective status, in Python and in SQL over the row `q` and `s.eff` (default: the first
+    column it reads). `encoding` overrides the codec's in the compact format. `label=None` keeps it out of the
     Atom summary.
     """
 
@@ -243,13 +243,13 @@ class Field:
         object.__setattr__(self, "columns", self.reads or (self.name,))
 
     def raw(self, row: Any, eff: str) -> Any:
-        return getattr(row, self.name) if self.value is None else self.value(row, eff)
+        return getattr(row, self.columns[0]) if self.value is None else self.value(row, eff)
 
     def python(self, row: Any, eff: str, ctx: Context) -> Any:
         return self.codec.python(self.raw(row, eff), ctx)
 
     def sql_text(self, ctx: Context) -> str:
-        return self.codec.sql(self.sql or f"q.{self.name}", ctx)
+        return self.codec.sql(self.sql or f"q.{self.columns[0]}", ctx)
 
     @property
     def compact_encoding(self) -> Encoding:
@@ -260,6 +260,7 @@ def _verified(row: Any, eff: str) -> bool:
     return row.verified_at is not None and eff != Status.REJECTED
 
 
+# Read when a representation is built, never copied at import time (so a test may extend the table).
 FIELDS: tuple[Field, ...] = (
     Field(
         "kind",
@@ -305,8 +306,6 @@ FIELDS: tuple[Field, ...] = (
     Field("updated_at", Time(), _("Updated"), "When anything public about it last changed."),
 )
 
-NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
-
 
 def model_columns() -> tuple[str, ...]:
     """The Incident columns every representation reads, in a stable order: id, version and the fields'."""
@@ -327,6 +326,6 @@ def properties_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
-        "required": list(NAMES),
+        "required": [f.name for f in FIELDS],
         "properties": {f.name: {**f.codec.schema(), "description": f.description} for f in FIELDS},
     }

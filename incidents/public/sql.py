@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 
 from geo.spatial import METERS_PER_DEGREE_LAT
-from incidents.public.fields import FIELDS, Context
+from incidents.public import fields
+from incidents.public.fields import Context
 from incidents.public.status import effective_status_sql
 
 # What math.radians multiplies by; PostgreSQL's radians() may differ in the last bit.
@@ -49,7 +50,7 @@ def snap_lateral(grid_m: float, now: str = "%s") -> str:
 def feature_expression(ctx: Context) -> str:
     """The Feature's JSON text over q and s: what `features.feature` gives, pasted together (faster than
     json_build_object, and as compact as Python's output)."""
-    properties = " || ',' || ".join(f"""'"{f.name}":' || {f.sql_text(ctx)}""" for f in FIELDS)
+    properties = " || ',' || ".join(f"""'"{f.name}":' || {f.sql_text(ctx)}""" for f in fields.FIELDS)
     return f"""
         '{{"type":"Feature","id":' || q.id::text
         || ',"geometry":{{"type":"Point","coordinates":[' || ({PUBLIC_LON})::text || ',' || ({PUBLIC_LAT})::text

@@ -22,7 +22,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from incidents import conf
 from incidents.models import ACTIVE_STATUSES
-from incidents.public import sql
+from incidents.public import fields, sql
 from incidents.public.fields import Context, model_columns
 
 # Annotation name -> column, as the list's raw SQL reads them (not model fields: migration 0006 adds them).
@@ -35,7 +35,7 @@ TRIGGER = "incidents_incident_public_feature"
 # Stored text never says "expired" on its own: the row's status as written (the list checks expiry when it reads).
 _NEVER = "'-infinity'::timestamptz"
 
-_keys: dict[tuple[float, int], tuple[str, str]] = {}
+_keys: dict[tuple[float, int, tuple[fields.Field, ...]], tuple[str, str]] = {}
 
 
 def _new_row() -> str:
@@ -46,12 +46,12 @@ def _new_row() -> str:
 
 def _feature_select(grid_m: float, step_s: int) -> tuple[str, str]:
     """(the SELECT giving the new row's Feature text, with every value inlined; its key)."""
-    cached = _keys.get((grid_m, step_s))
+    cached = _keys.get((grid_m, step_s, fields.FIELDS))
     if cached is None:
         ctx = Context(now=datetime.min.replace(tzinfo=UTC), grid_m=grid_m, step_s=step_s)
         select = sql.features_sql(_new_row(), ctx).replace("%s", _NEVER)
         key = hashlib.sha256(select.encode()).hexdigest()[:32]
-        cached = _keys[(grid_m, step_s)] = (select, key)
+        cached = _keys[(grid_m, step_s, fields.FIELDS)] = (select, key)
     return cached
 
 

@@ -1,4 +1,4 @@
-"""Abuse resistance on the report path (issue 3, part 6; DESIGN §6.1): rate limits per hashed network and
+"""Abuse resistance on the report path (issue 3, part 6; architecture §6.1): rate limits per hashed network and
 per device in the real Redis, X-Forwarded-For only from trusted proxies, the honeypot, the burst signal,
 failing open without Redis, and no IP address kept anywhere."""
 
@@ -439,7 +439,7 @@ def test_trusted_proxies_must_be_addresses_or_networks():
         _ip_networks("X", "127.0.0.1,proxy.local")
 
 
-# --- no IP address anywhere (DESIGN §6.1) --------------------------------------------------------
+# --- no IP address anywhere (architecture §6.1) --------------------------------------------------------
 
 PROXY_IP = "203.0.113.77"
 CLIENT_IP = "198.51.100.23"

@@ -11,10 +11,12 @@ from rest_framework.test import APIClient
 
 from incidents import services
 from incidents.models import Incident, Report
-from incidents.public.fields import NAMES as PUBLIC_PROPERTIES
+from incidents.public.fields import FIELDS
 from tests.factories import CARACAS, IncidentFactory, offset
 
 pytestmark = pytest.mark.django_db
+
+PUBLIC_PROPERTIES = tuple(f.name for f in FIELDS)
 
 SAN_CRISTOBAL = (-72.2250, 7.7669)
 

@@ -1,4 +1,4 @@
-"""Report photos keep their pixels and lose everything else (DESIGN §6.3), and never touch the disk raw.
+"""Report photos keep their pixels and lose everything else (architecture §6.3), and never touch the disk raw.
 
 Every test looks at what was stored: the file under PRIVATE_MEDIA_ROOT, its bytes, and what Pillow reads
 back from it.

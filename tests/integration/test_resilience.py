@@ -1,4 +1,4 @@
-"""Faults that must lose nothing a reporter sent (DESIGN §4, §6): Redis stopped for 30 s under steady
+"""Faults that must lose nothing a reporter sent (architecture §4, §6): Redis stopped for 30 s under steady
 submissions, PostgreSQL restarted under the production-like run, one task delivered twice."""
 
 from __future__ import annotations
@@ -387,7 +387,7 @@ def test_the_production_like_run_recovers_by_itself_when_postgresql_restarts_and
         raise
     else:
         assert prod.stop() == 0, f"scripts/prodlike did not stop cleanly on SIGTERM:\n{prod.logs()}"
-        # The clients wrote from 127.1.x.y; no log of nginx, gunicorn or Celery holds one of them (DESIGN §6.1).
+        # The clients wrote from 127.1.x.y; no log of nginx, gunicorn or Celery holds one of them (architecture §6.1).
         logs = {path.name: path.read_text(errors="replace") for path in (tmp_path / "files" / "log").glob("*.log")}
         assert "nginx-alcabala.access.log" in logs and '"POST /api/v1/reports' in logs["nginx-alcabala.access.log"]
         assert [name for name, text in logs.items() if "127.1." in text] == []
