@@ -13,6 +13,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import redis
 from django.conf import settings
@@ -64,7 +65,8 @@ def forget_key(key_hash: str) -> None:
 def _lookup(key_hash: str) -> tuple[int, int | None] | None:
     """(key id, reads per minute or None) for an active key, None for an unknown or revoked one."""
     try:
-        cached = get_redis().get(_CACHE + key_hash)
+        # Our client leaves replies undecoded, so they are bytes; redis-py types them bytes | str.
+        cached = cast(bytes | None, get_redis().get(_CACHE + key_hash))
     except redis.RedisError:
         cached = None
     if cached is not None:
