@@ -63,5 +63,5 @@ def feature(incident: Incident, *, now: datetime, grid_m: float | None = None, s
     }
 
 
-def dumps(data: dict) -> str:
+def dumps(data: dict | list) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

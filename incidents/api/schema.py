@@ -6,6 +6,8 @@ raw JSON Schema rather than guessed from serializers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
@@ -14,8 +16,10 @@ from incidents.api.geojson import PUBLIC_PROPERTIES
 from incidents.api.params import MAX_LIMIT
 from incidents.models import Status
 
-TIME = {"type": "string", "format": "date-time"}
-ERROR = {
+JsonSchema = dict[str, Any]
+
+TIME: JsonSchema = {"type": "string", "format": "date-time"}
+ERROR: JsonSchema = {
     "type": "object",
     "required": ["error", "detail", "fields"],
     "properties": {
@@ -24,7 +28,7 @@ ERROR = {
         "fields": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
-POINT = {
+POINT: JsonSchema = {
     "type": "object",
     "required": ["type", "coordinates"],
     "properties": {
@@ -32,7 +36,7 @@ POINT = {
         "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
     },
 }
-FEATURE = {
+FEATURE: JsonSchema = {
     "type": "object",
     "required": ["type", "id", "geometry", "properties"],
     "properties": {
@@ -61,12 +65,12 @@ FEATURE = {
         },
     },
 }
-LINK = {
+LINK: JsonSchema = {
     "type": "object",
     "required": ["rel", "href"],
     "properties": {"rel": {"type": "string"}, "type": {"type": "string"}, "href": {"type": "string"}},
 }
-COLLECTION = {
+COLLECTION: JsonSchema = {
     "type": "object",
     "required": ["type", "features", "links", "numberReturned", "timeStamp"],
     "properties": {
@@ -77,7 +81,7 @@ COLLECTION = {
         "timeStamp": TIME,
     },
 }
-TOMBSTONE = {
+TOMBSTONE: JsonSchema = {
     "type": "object",
     "additionalProperties": False,
     "required": ["id", "status", "updated_at"],
@@ -87,7 +91,7 @@ TOMBSTONE = {
         "updated_at": TIME,
     },
 }
-CHANGES = {
+CHANGES: JsonSchema = {
     **COLLECTION,
     "required": [*COLLECTION["required"], "tombstones", "next", "more"],
     "properties": {
@@ -97,7 +101,7 @@ CHANGES = {
         "more": {"type": "boolean", "description": "True while `limit` cut this page short: call again at once."},
     },
 }
-REPORT = {
+REPORT: JsonSchema = {
     "type": "object",
     "required": ["id", "client_id", "state", "status_url"],
     "properties": {
@@ -107,7 +111,7 @@ REPORT = {
         "status_url": {"type": "string"},
     },
 }
-REPORT_STATUS = {
+REPORT_STATUS: JsonSchema = {
     "type": "object",
     "required": ["id", "state", "incident"],
     "properties": {
