@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+import weakref
 from dataclasses import dataclass
+from typing import cast
 
 import redis
 from django.conf import settings
@@ -64,7 +66,8 @@ def forget_key(key_hash: str) -> None:
 def _lookup(key_hash: str) -> tuple[int, int | None] | None:
     """(key id, reads per minute or None) for an active key, None for an unknown or revoked one."""
     try:
-        cached = get_redis().get(_CACHE + key_hash)
+        # Our client leaves replies undecoded, so they are bytes; redis-py types them bytes | str.
+        cached = cast(bytes | None, get_redis().get(_CACHE + key_hash))
     except redis.RedisError:
         cached = None
     if cached is not None:
@@ -85,12 +88,16 @@ def _lookup(key_hash: str) -> tuple[int, int | None] | None:
     return None if row is None else (int(row[0]), row[1])
 
 
+# Each request is identified once (check_key, then check_read); the entry goes with the request.
+_identified: weakref.WeakKeyDictionary[HttpRequest, Client] = weakref.WeakKeyDictionary()
+
+
 def identify(request: HttpRequest) -> Client:
     """Who is reading: an API key from `Authorization: Token <key>`, or an anonymous network.
 
     A key that is not ours (or revoked) is a 401: a consumer should learn that its key stopped working.
     """
-    cached = getattr(request, "_alc_client", None)
+    cached = _identified.get(request)
     if cached is not None:
         return cached
     header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -107,7 +114,7 @@ def identify(request: HttpRequest) -> Client:
     else:
         network = abuse.network_key(abuse.client_ip(request)) or "unknown"
         client = Client("anon", network, tuple(settings.API_READ_RATE_ANON))
-    request._alc_client = client  # type: ignore[attr-defined]
+    _identified[request] = client
     return client
 
 

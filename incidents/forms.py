@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django import forms
 from django.contrib.gis.geos import Point
@@ -41,8 +42,9 @@ class ReportForm(forms.Form):
     # A field people never see or fill; automated posters do.
     website = forms.CharField(required=False, label=_("Leave this empty"))
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         lat, lon = data.get("lat"), data.get("lon")
         if lat is not None and lon is not None and math.isfinite(lat) and math.isfinite(lon):
             data["point"] = Point(lon, lat, srid=4326)

@@ -149,6 +149,7 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     if image.mode.startswith("I;16"):
         image = image.convert("I").point(lambda value: value * (255 / 65535)).convert("L")
     elif image.mode in ("I", "F"):
+        # Pillow types getextrema() for every mode at once; a one-band I or F image gives (min, max) numbers.
         low, high = (float(bound) for bound in image.getextrema())  # type: ignore[arg-type]
         scale = 255 / ((high - low) or 1.0)
         image = image.point(lambda value: value * scale - low * scale).convert("L")

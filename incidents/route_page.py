@@ -9,7 +9,7 @@ from incidents.models import Kind
 
 def route_strings() -> dict[str, str]:
     return {
-        **{f"kind.{value}": label for value, label in Kind.choices},
+        **{f"kind.{value}": str(label) for value, label in Kind.choices},
         "start": _("Start"),
         "end": _("End"),
         "stop": _("Stop {n}"),

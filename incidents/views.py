@@ -85,7 +85,7 @@ def _js_strings() -> dict[str, str]:
 def _map_strings() -> dict[str, str]:
     """The live map's words, handed to its script as JSON like the report page's."""
     return {
-        **{f"kind.{value}": label for value, label in Kind.choices},
+        **{f"kind.{value}": str(label) for value, label in Kind.choices},
         "verified": _("Verified by a moderator"),
         "unconfirmed": _("Unconfirmed"),
         "unconfirmedShort": _("unconfirmed"),
@@ -156,7 +156,7 @@ def report(request: HttpRequest) -> HttpResponse:
                 return response
         status = 400
     else:
-        initial = {"client_id": uuid.uuid4()}
+        initial: dict[str, object] = {"client_id": uuid.uuid4()}
         for name in ("lat", "lon"):
             if request.GET.get(name):
                 initial[name] = request.GET[name]

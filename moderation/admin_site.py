@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import update_wrapper
 from urllib.parse import urlencode
 
 from django.http import HttpResponseForbidden, HttpResponseRedirect
@@ -30,8 +31,7 @@ class AlcabalaAdminSite(OTPAdminSite):
                 return HttpResponseForbidden(b"Forbidden")
             return inner(request, *args, **kwargs)
 
-        wrapper.admin_site = self  # type: ignore[attr-defined]
-        return wrapper
+        return update_wrapper(wrapper, inner)
 
     def login(self, request, extra_context=None):
         query = urlencode({"next": request.GET.get("next") or reverse("admin:index")})

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.utils.translation import gettext_lazy as _
@@ -38,8 +40,9 @@ class PointForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["point"].widget.csp_nonce = csp_nonce
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         point: Point | None = None
         if data.get("coordinates"):
             point = parse_coordinates(data["coordinates"])
@@ -50,7 +53,7 @@ class PointForm(forms.Form):
                 geometry = GEOSGeometry(data["point"], srid=4326)
             except (ValueError, TypeError):
                 geometry = None
-            if geometry is None or geometry.geom_type != "Point":
+            if not isinstance(geometry, Point):
                 raise forms.ValidationError(_("Put one point on the map."))
             point = Point(geometry.x, geometry.y, srid=4326)
         if point is None:

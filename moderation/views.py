@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.gis.geos import Polygon
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token
+from django_otp.middleware import is_verified as otp_is_verified
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from incidents import conf as incidents_conf
@@ -28,7 +29,13 @@ from incidents.models import Kind, Status
 from moderation import conf, selectors, services, throttle
 from moderation.forms import LoginForm, PointForm, TokenForm
 
-ViewFunc = Callable[..., HttpResponse]
+ViewFunc = Callable[..., HttpResponseBase]
+
+
+class CspRequest(HttpRequest):
+    """A request as django-csp's CSPMiddleware leaves it: with the nonce that lets a page's inline script run."""
+
+    csp_nonce: str
 
 
 def _denied(request: HttpRequest) -> HttpResponse:
@@ -52,11 +59,11 @@ def moderator_required(view: ViewFunc) -> ViewFunc:
 
     @wraps(view)
     @never_cache
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         user = request.user
         if not conf.is_moderator(user):
             return _denied(request)
-        if not user.is_verified():
+        if not otp_is_verified(user):
             query = urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(f"{reverse('moderation:verify')}?{query}")
         return view(request, *args, **kwargs)
@@ -185,7 +192,8 @@ def _bbox(text: str) -> Polygon | None:
         values = []
     if len(values) != 4 or values[0] >= values[2] or values[1] >= values[3]:
         raise DomainError("invalid_bbox", _("The area is minLon,minLat,maxLon,maxLat."), field="area")
-    return Polygon.from_bbox(tuple(values))
+    west, south, east, north = values
+    return Polygon.from_bbox((west, south, east, north))
 
 
 def _map_data(points: list[dict], *, height: str = "small") -> dict:
@@ -237,7 +245,7 @@ def queue_view(request: HttpRequest) -> HttpResponse:
 
 
 @moderator_required
-def incident_view(request: HttpRequest, incident_id: int) -> HttpResponse:
+def incident_view(request: CspRequest, incident_id: int) -> HttpResponse:
     incident = selectors.incident_for_moderation(incident_id=incident_id)
     if incident is None:
         raise Http404
@@ -306,7 +314,8 @@ def act_view(request: HttpRequest, incident_id: int) -> HttpResponse:
         elif action == "move":
             form = PointForm(request.POST, prefix="move")
             if not form.is_valid():
-                raise DomainError("invalid", " ".join(form.non_field_errors()) or _("Put one point on the map."))
+                reasons = " ".join(str(error) for error in form.non_field_errors())
+                raise DomainError("invalid", reasons or _("Put one point on the map."))
             services.incident_move(
                 incident_id=incident_id,
                 moderator=user,
@@ -358,7 +367,7 @@ def split_view(request: HttpRequest, report_id) -> HttpResponse:
 
 @moderator_required
 @require_http_methods(["GET", "POST"])
-def place_view(request: HttpRequest, report_id) -> HttpResponse:
+def place_view(request: CspRequest, report_id) -> HttpResponse:
     """Put an unlocatable report on the map with django-leaflet's widget (or typed coordinates)."""
     report = selectors.report_for_moderation(report_id=report_id)
     if report is None:
@@ -379,7 +388,7 @@ def place_view(request: HttpRequest, report_id) -> HttpResponse:
 
 
 @moderator_required
-def photo_view(request: HttpRequest, report_id) -> HttpResponse:
+def photo_view(request: HttpRequest, report_id) -> HttpResponseBase:
     """Stream a report's private photo to a moderator; photos have no public URL (architecture §6.3)."""
     report = selectors.report_for_moderation(report_id=report_id)
     if report is None or not report.photo:
@@ -395,7 +404,7 @@ def photo_view(request: HttpRequest, report_id) -> HttpResponse:
         handle = report.photo.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    response = FileResponse(handle, content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Disposition"] = "inline"
-    return response
+    stream = FileResponse(handle, content_type="image/jpeg")
+    stream["Cache-Control"] = "private, no-store"
+    stream["Content-Disposition"] = "inline"
+    return stream

@@ -163,7 +163,7 @@ def incident_feed(request: HttpRequest) -> HttpResponse:
     except ApiError as exc:
         return JsonResponse(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
     except abuse.RateLimited as exc:
-        response = JsonResponse(error_body("throttled", exc.detail), status=429)
+        response: HttpResponse = JsonResponse(error_body("throttled", exc.detail), status=429)
         response["Retry-After"] = str(exc.retry_after)
         return response
     # One Feed per request: entries' ids use the request's host name.

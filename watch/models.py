@@ -50,8 +50,9 @@ class WebhookSubscription(models.Model):
 
     @property
     def bbox(self) -> list[float] | None:
-        values = [self.min_lon, self.min_lat, self.max_lon, self.max_lat]
-        return None if any(v is None for v in values) else [float(v) for v in values]  # type: ignore[arg-type]
+        if self.min_lon is None or self.min_lat is None or self.max_lon is None or self.max_lat is None:
+            return None
+        return [self.min_lon, self.min_lat, self.max_lon, self.max_lat]
 
     def wants(self, event: IncidentEvent) -> bool:
         """Whether `event` is for this subscription: its type, its kind, its point inside the area."""

@@ -10,6 +10,7 @@ request builds its answer, as without the cache.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import redis
 
@@ -25,7 +26,8 @@ _PREFIX = "alc:body:"
 def get(tag: str) -> tuple[str, str, bytes] | None:
     """(content type, Link header or "", body) kept for `tag`, or None."""
     try:
-        raw = get_redis().get(_PREFIX + tag)
+        # Our client leaves replies undecoded, so they are bytes; redis-py types them bytes | str.
+        raw = cast(bytes | None, get_redis().get(_PREFIX + tag))
     except redis.RedisError:
         return None
     if raw is None:

@@ -22,7 +22,7 @@ def compute(request: HttpRequest, scope: str, *extra: str) -> str:
             scope,
             str(version),
             request.get_host(),
-            request.scheme,
+            "https" if request.is_secure() else "http",
             repr(query),
             conf.publish_policy(),
             str(conf.corroboration_reporters()),

@@ -258,7 +258,7 @@ class PlaceSearchApi(APIView):
             raise ApiError("invalid_q", detail, fields={"q": detail})
         raw_limit = request.query_params.get("limit")
         limit = places.DEFAULT_LIMIT
-        if raw_limit not in (None, ""):
+        if raw_limit:
             detail = _("limit must be a whole number from 1 to %(max)s.") % {"max": MAX_PLACES}
             try:
                 limit = int(raw_limit)

@@ -6,6 +6,8 @@ raw JSON Schema rather than guessed from serializers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
@@ -13,8 +15,10 @@ from incidents import conf
 from incidents.api.params import MAX_LIMIT
 from incidents.public.fields import properties_schema
 
-TIME = {"type": "string", "format": "date-time"}
-ERROR = {
+JsonSchema = dict[str, Any]
+
+TIME: JsonSchema = {"type": "string", "format": "date-time"}
+ERROR: JsonSchema = {
     "type": "object",
     "required": ["error", "detail", "fields"],
     "properties": {
@@ -23,7 +27,7 @@ ERROR = {
         "fields": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
-POINT = {
+POINT: JsonSchema = {
     "type": "object",
     "required": ["type", "coordinates"],
     "properties": {
@@ -31,7 +35,7 @@ POINT = {
         "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
     },
 }
-FEATURE = {
+FEATURE: JsonSchema = {
     "type": "object",
     "required": ["type", "id", "geometry", "properties"],
     "properties": {
@@ -41,12 +45,12 @@ FEATURE = {
         "properties": properties_schema(),
     },
 }
-LINK = {
+LINK: JsonSchema = {
     "type": "object",
     "required": ["rel", "href"],
     "properties": {"rel": {"type": "string"}, "type": {"type": "string"}, "href": {"type": "string"}},
 }
-COLLECTION = {
+COLLECTION: JsonSchema = {
     "type": "object",
     "required": ["type", "features", "links", "numberReturned", "timeStamp"],
     "properties": {
@@ -57,7 +61,7 @@ COLLECTION = {
         "timeStamp": TIME,
     },
 }
-TOMBSTONE = {
+TOMBSTONE: JsonSchema = {
     "type": "object",
     "additionalProperties": False,
     "required": ["id", "status", "updated_at"],
@@ -67,7 +71,7 @@ TOMBSTONE = {
         "updated_at": TIME,
     },
 }
-CHANGES = {
+CHANGES: JsonSchema = {
     **COLLECTION,
     "required": [*COLLECTION["required"], "tombstones", "next", "more"],
     "properties": {
@@ -77,7 +81,7 @@ CHANGES = {
         "more": {"type": "boolean", "description": "True while `limit` cut this page short: call again at once."},
     },
 }
-REPORT = {
+REPORT: JsonSchema = {
     "type": "object",
     "required": ["id", "client_id", "state", "status_url"],
     "properties": {
@@ -87,7 +91,7 @@ REPORT = {
         "status_url": {"type": "string"},
     },
 }
-REPORT_STATUS = {
+REPORT_STATUS: JsonSchema = {
     "type": "object",
     "required": ["id", "state", "incident"],
     "properties": {

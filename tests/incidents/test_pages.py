@@ -75,6 +75,24 @@ def test_a_form_post_from_another_site_is_refused(browser_client):
     assert Report.objects.count() == 0
 
 
+def test_an_https_form_post_without_origin_or_referer_is_decided_by_its_token(browser_client):
+    page = browser_client.get("/report", secure=True).content.decode()
+    data = form_data(page, kind="checkpoint", place="Petare")
+    forged = {**data, "csrfmiddlewaretoken": "x" * 64}
+    assert browser_client.post("/report", forged, secure=True).status_code == 403
+    assert Report.objects.count() == 0
+    assert browser_client.post("/report", data, secure=True).status_code == 303
+    assert Report.objects.count() == 1
+
+
+def test_an_https_form_post_referred_by_another_site_is_refused(browser_client):
+    page = browser_client.get("/report", secure=True).content.decode()
+    data = form_data(page, kind="checkpoint", place="Petare")
+    response = browser_client.post("/report", data, secure=True, HTTP_REFERER="https://evil.example/form")
+    assert response.status_code == 403
+    assert Report.objects.count() == 0
+
+
 def test_a_form_without_a_location_is_shown_again_with_the_reason(client):
     page = client.get("/report").content.decode()
     response = client.post("/report", form_data(page, kind="militia", description="<b>moto</b>"))
