@@ -108,7 +108,7 @@ class Enum(Codec):
     """A value from a closed set of identifiers (nothing to escape), shown by its translated label."""
 
     values: Callable[[], Sequence[str]]
-    labels: Callable[[str], str] = str
+    labels: Callable[[str], str | Promise] = str
 
     def sql(self, expr: str, ctx: Context) -> str:
         return f"""'"' || {expr} || '"'"""
