@@ -41,12 +41,10 @@ def seen(incident_id: int | None, *, now: datetime) -> Seen | None:
     listed = Case(
         When(published_q() & live_q(now), then=Value(True)), default=Value(False), output_field=BooleanField()
     )
-    row = (
-        Incident.objects.filter(pk=incident_id).annotate(listed=listed).values_list("listed", "status", "point").first()
-    )
+    row = Incident.objects.filter(pk=incident_id).annotate(listed=listed).values("listed", "status", "point").first()
     if row is None:
         return None
-    return Seen(listed=bool(row[0]), status=row[1], lon=row[2].x, lat=row[2].y)
+    return Seen(listed=bool(row["listed"]), status=row["status"], lon=row["point"].x, lat=row["point"].y)
 
 
 def classify(before: Seen | None, after: Seen) -> str | None:
