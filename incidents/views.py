@@ -272,7 +272,7 @@ def set_language(request: HttpRequest, code: str) -> HttpResponse:
 @lru_cache(maxsize=1)
 def _shell_digest() -> str:
     digest = hashlib.sha256()
-    for folder in ("report", "leaflet"):
+    for folder in ("report", "leaflet", "lib"):
         for path in sorted((settings.BASE_DIR / "static" / folder).rglob("*")):
             if path.is_file():
                 digest.update(path.name.encode())

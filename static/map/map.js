@@ -1,17 +1,17 @@
 /* Alcabala's live map: public incidents from the API, clustered and drawn on one canvas, kept live by polling.
- * User text (place, note) only ever reaches the page through textContent. */
+ * User text (place, note) only ever reaches the page through textContent. The route check (route.js) is loaded on
+ * the first tap on "Route" and works the map only through `routeHost` below. */
 /* global L, Supercluster */
+import { LANG, ago, deviceToken, el, fmt, requestJson, strings } from "../lib/common.js";
 
 const box = document.getElementById("map");
-const T = JSON.parse(document.getElementById("i18n").textContent);
+const T = strings("i18n");
 const KINDS = ["checkpoint", "roadblock", "militia", "hazard"];
 const ENDED = new Set(["cleared", "expired", "rejected"]);
 const styles = getComputedStyle(document.documentElement);
 const COLOR = Object.fromEntries(KINDS.map((k) => [k, styles.getPropertyValue(`--${k}`).trim() || "#333"]));
 const POLL_MS = Math.max(200, Number(box.dataset.pollMs) || 20000);
 const STEP_MS = (Number(box.dataset.timeStepS) || 300) * 1000;
-const LANG = document.documentElement.lang || "es";
-const fmt = (text, values) => text.replace(/\{(\w+)\}/g, (all, key) => (key in values ? String(values[key]) : all));
 
 // --- state kept in the URL, so that a shared link shows the same view ---------------------------------------------
 const query = new URLSearchParams(location.search);
@@ -296,8 +296,9 @@ function hitAt(point) {
   return best;
 }
 
+let tapTaker = null; // while set, the next tap on the map is a point for the route check (routeHost.takeTap)
 map.on("click", (event) => {
-  if (box.dataset.picking) return; // the route check is taking this tap as a point (route.js)
+  if (tapTaker) { tapTaker({ lat: event.latlng.lat, lon: event.latlng.lng }); return; } // a point, not an incident
   const h = hitAt(event.containerPoint);
   if (!h) return;
   if (h.cluster !== undefined) {
@@ -309,23 +310,6 @@ map.on("click", (event) => {
 map.on("mousemove", (event) => { box.style.cursor = hitAt(event.containerPoint) ? "pointer" : ""; });
 
 // --- popups, built from DOM nodes --------------------------------------------------------------------------------
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-const relative = new Intl.RelativeTimeFormat(LANG, { numeric: "auto" });
-function ago(ms) {
-  const seconds = (ms - Date.now()) / 1000;
-  const abs = Math.abs(seconds);
-  if (abs < 60) return relative.format(0, "minute");
-  if (abs < 3600) return relative.format(Math.round(seconds / 60), "minute");
-  if (abs < 86400) return relative.format(Math.round(seconds / 3600), "hour");
-  return relative.format(Math.round(seconds / 86400), "day");
-}
-
 let popup = null;
 let popupId = null;
 
@@ -390,27 +374,17 @@ function refreshPopup() {
   if (node) node.textContent = msg;
 }
 
-function device() {
-  let token = localStorage.getItem("alc_device");
-  if (!token) {
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    localStorage.setItem("alc_device", token);
-  }
-  return token;
-}
-
 async function vote(id, stillThere, msg, buttons) {
   buttons.forEach((b) => { b.disabled = true; });
   try {
-    const response = await fetch(box.dataset.votes.replace("/0/", `/${id}/`), {
+    const response = await requestJson(box.dataset.votes.replace("/0/", `/${id}/`), {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/geo+json, application/json" },
-      body: JSON.stringify({ still_there: stillThere, device: device() }),
+      body: JSON.stringify({ still_there: stillThere, device: deviceToken() }),
       credentials: "same-origin",
     });
     if (response.status === 201) {
-      put(await response.json());
+      put(response.body);
       rebuild();
       const node = popup?.getElement()?.querySelector(".msg");
       (node || msg).textContent = T.voted;
@@ -613,18 +587,60 @@ document.getElementById("locate").addEventListener("click", () => {
   );
 });
 
-// The route check (route.js) loads on the first tap on "Route": the map draws without waiting for it. The page ships
-// the button hidden, since without scripts it would do nothing.
+// --- the route check's handle on the map ----------------------------------------------------------------------------
+// route.js gets this object from start(routeHost) and nothing else of the map: these few operations are the whole
+// interface between the two scripts.
+const routeHost = Object.freeze({
+  /** Show a Leaflet layer (the route, its corridor, its points) on the map, or take it off. */
+  addLayer(layer) { layer.addTo(map); },
+  removeLayer(layer) { layer.remove(); },
+  /** The next tap on the map as {lat, lon}, opening nothing; null if `signal` aborts first or another call takes over. */
+  takeTap(signal) {
+    tapTaker?.(null);
+    return new Promise((resolve) => {
+      const take = (point) => {
+        if (tapTaker === take) tapTaker = null;
+        signal?.removeEventListener("abort", cancel);
+        resolve(point);
+      };
+      const cancel = () => take(null);
+      tapTaker = take;
+      if (signal?.aborted) cancel();
+      else signal?.addEventListener("abort", cancel);
+    });
+  },
+  /** Frame these [lat, lon] points, keeping `topLeft` and `bottomRight` ([x, y] in px) clear for what covers the map. */
+  frame(latlngs, { topLeft, bottomRight }) {
+    map.fitBounds(L.latLngBounds(latlngs), { paddingTopLeft: topLeft, paddingBottomRight: bottomRight, maxZoom: 15 });
+  },
+  /** Centre on an incident, zoomed in to at least 13, and open its popup. */
+  showIncident(id, lat, lon) {
+    map.setView([lat, lon], Math.max(map.getZoom(), 13));
+    openIncident(id);
+  },
+  /** Metres per CSS pixel at the map's centre (Web Mercator); `onZoom` calls back when that changes. */
+  metresPerPixel() {
+    return (40075016.686 * Math.cos((map.getCenter().lat * Math.PI) / 180)) / 2 ** (map.getZoom() + 8);
+  },
+  onZoom(callback) { map.on("zoomend", callback); },
+});
+
+// route.js loads on the first tap on "Route": the map draws without waiting for it. The page ships the button hidden,
+// since without scripts it would do nothing.
 const routeOpen = document.getElementById("route-open");
 if (routeOpen) {
+  let route = null; // route.js's panel, once loaded
   routeOpen.hidden = false;
-  routeOpen.addEventListener("click", () => {
-    import(routeOpen.dataset.script).then(() => routeOpen.click()); // route.js takes this click over
-  }, { once: true });
+  routeOpen.addEventListener("click", async () => {
+    // If it does not load (offline), the next tap tries again.
+    route ??= import(routeOpen.dataset.script).then((module) => module.start(routeHost), () => { route = null; });
+    (await route)?.toggle();
+  });
 }
 
-// For the console and the browser tests: read-only views of what the page holds.
-window.alcabalaMap = { map, store, open: openIncident, poll, hits: () => hits };
+// For the console, the browser tests and bench/map_page.py: read-only views of what the page holds. No script of the
+// page reads it: route.js has routeHost.
+window.alcabalaMap = Object.freeze({ map, store, open: openIncident, poll, hits: () => hits });
 
 writeUrl();
 ensureLoaded().then(() => { timer = setTimeout(poll, POLL_MS); });

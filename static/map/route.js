@@ -2,47 +2,28 @@
  * Start and end (and stops) come from a tap on the map, a place name, or the phone's position; or a GPX or
  * GeoJSON line is pasted or uploaded. The server (POST /api/v1/route-check) answers the active incidents
  * within the corridor in order along the route. Without a routing engine the route is the straight legs
- * between the chosen points, and the panel says so. User text only ever reaches the page via textContent. */
+ * between the chosen points, and the panel says so. User text only ever reaches the page via textContent.
+ *
+ * map.js imports this module on the first tap on "Route" and calls start(routeHost) once: routeHost is the only
+ * way this script reaches the map. start() returns {toggle}, which map.js calls on every tap on "Route". */
 /* global L */
+import { ago, button, el, fmt, number, requestJson, strings } from "../lib/common.js";
 
 const panel = document.getElementById("route");
-const T = JSON.parse(document.getElementById("route-i18n").textContent);
-const LANG = document.documentElement.lang || "es";
-const fmt = (text, values) => text.replace(/\{(\w+)\}/g, (all, key) => (key in values ? String(values[key]) : all));
-const number = (value, digits = 0) =>
-  value.toLocaleString(LANG, { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function button(text, className, onClick) {
-  const node = el("button", className, text);
-  node.type = "button";
-  node.addEventListener("click", onClick);
-  return node;
-}
+const T = strings("route-i18n");
 
 // --- state ------------------------------------------------------------------------------------------------------
 // points: [{lat, lon, label} | null, ...]: the start, any stops, the end. file: a pasted or uploaded line, which
-// replaces the points while it is there.
+// replaces the points while it is there. picking: the AbortController of the tap being waited for, if any.
 const state = { points: [null, null], file: null, picking: null, seq: 0 };
 const status = document.getElementById("route-status");
 const list = document.getElementById("route-results");
 const corridor = document.getElementById("route-corridor");
-let map = null;
+const opener = document.getElementById("route-open");
+const cancel = button(T.cancel, "secondary small cancel", () => { stopPicking(); status.textContent = ""; });
+let host = null; // map.js's routeHost: the map, as far as this script may use it
 let layer = null;
 let corridorLine = null;
-
-function whenMap() {
-  return new Promise((resolve) => {
-    const look = () => (window.alcabalaMap && window.alcabalaMap.map ? resolve(window.alcabalaMap.map) : setTimeout(look, 50));
-    look();
-  });
-}
 
 function nameOf(index) {
   if (index === 0) return T.start;
@@ -98,9 +79,9 @@ async function search(text, index, found) {
   if (q.length < 2) return;
   status.textContent = T.searching;
   try {
-    const response = await fetch(`${panel.dataset.places}?${new URLSearchParams({ q, limit: "6" })}`);
-    const body = await response.json();
-    if (!response.ok) { status.textContent = fmt(T.failed, { detail: body.detail || response.status }); return; }
+    const response = await requestJson(`${panel.dataset.places}?${new URLSearchParams({ q, limit: "6" })}`);
+    const body = response.body;
+    if (!response.ok || !body) { status.textContent = fmt(T.failed, { detail: body?.detail || response.status }); return; }
     if (!body.features.length) { status.textContent = fmt(T.noPlace, { q }); return; }
     if (body.features.length === 1) {
       const [lon, lat] = body.features[0].geometry.coordinates;
@@ -118,7 +99,7 @@ async function search(text, index, found) {
       }));
       found.append(item);
     }
-  } catch (error) {
+  } catch {
     status.textContent = T.unreachable;
   }
 }
@@ -133,32 +114,31 @@ function locate(index) {
   );
 }
 
-function startPicking(index) {
-  state.picking = index;
+async function startPicking(index) {
+  stopPicking();
+  const picking = new AbortController();
+  state.picking = picking;
   panel.classList.add("picking");
-  document.getElementById("map").dataset.picking = "1"; // map.js opens no incident on this tap
   status.textContent = fmt(T.tapMap, { what: nameOf(index) });
   cancel.hidden = false;
+  const point = await host.takeTap(picking.signal);
+  if (!point) return; // cancelled, the panel closed, or another point is being picked now
+  stopPicking();
+  setPoint(index, point.lat, point.lon, fmt(T.picked, { lat: point.lat.toFixed(4), lon: point.lon.toFixed(4) }));
 }
 
 function stopPicking() {
+  state.picking?.abort();
   state.picking = null;
   panel.classList.remove("picking");
-  delete document.getElementById("map").dataset.picking;
   cancel.hidden = true;
 }
-
-const cancel = button(T.cancel, "secondary small cancel", () => { stopPicking(); status.textContent = ""; });
-cancel.hidden = true;
-status.after(cancel);
 
 // --- drawing ----------------------------------------------------------------------------------------------------
 
 function corridorWeight() {
-  // Pixels across 2 × corridor at the map's centre (Web Mercator), never thinner than the route itself.
-  const lat = map.getCenter().lat;
-  const metresPerPixel = (40075016.686 * Math.cos((lat * Math.PI) / 180)) / 2 ** (map.getZoom() + 8);
-  return Math.max(6, (2 * Number(corridor.value)) / metresPerPixel);
+  // Pixels across 2 × corridor, never thinner than the route itself.
+  return Math.max(6, (2 * Number(corridor.value)) / host.metresPerPixel());
 }
 
 function draw(latlngs) {
@@ -211,33 +191,20 @@ async function check() {
   status.textContent = T.checking;
   panel.setAttribute("aria-busy", "true");
   try {
-    const response = await fetch(request.url, { method: "POST", body: request.body, headers: { "Content-Type": request.type } });
-    const body = await response.json();
+    const response = await requestJson(request.url, { method: "POST", body: request.body, headers: { "Content-Type": request.type } });
+    const body = response.body;
     if (seq !== state.seq) return;
-    if (!response.ok) {
-      status.textContent = fmt(T.failed, { detail: body.detail || response.status });
+    if (!response.ok || !body) {
+      status.textContent = fmt(T.failed, { detail: body?.detail || response.status });
       list.replaceChildren();
       return;
     }
     show(body);
-  } catch (error) {
+  } catch {
     if (seq === state.seq) status.textContent = T.unreachable;
   } finally {
     if (seq === state.seq) panel.removeAttribute("aria-busy");
   }
-}
-
-const relative = typeof Intl.RelativeTimeFormat === "function" ? new Intl.RelativeTimeFormat(LANG, { numeric: "auto", style: "short" }) : null;
-
-function ago(iso) {
-  const seconds = (Date.parse(iso) - Date.now()) / 1000;
-  const steps = [[60, "second"], [60, "minute"], [24, "hour"], [Infinity, "day"]];
-  let value = seconds;
-  for (const [size, unit] of steps) {
-    if (Math.abs(value) < size) return relative ? relative.format(Math.round(value), unit) : `${Math.round(value)} ${unit}`;
-    value /= size;
-  }
-  return "";
 }
 
 const phone = window.matchMedia("(max-width: 699px)");
@@ -245,9 +212,9 @@ const phone = window.matchMedia("(max-width: 699px)");
 function fitRoute(latlngs) {
   // Frame the route in the part of the map the panel leaves uncovered: above the sheet on a phone, left of it wide.
   const cover = panel.getBoundingClientRect();
-  const pad = phone.matches ? { paddingTopLeft: [20, 70], paddingBottomRight: [20, cover.height + 20] }
-    : { paddingTopLeft: [40, 70], paddingBottomRight: [cover.width + 30, 40] };
-  map.fitBounds(L.latLngBounds(latlngs), { ...pad, maxZoom: 15 });
+  const pad = phone.matches ? { topLeft: [20, 70], bottomRight: [20, cover.height + 20] }
+    : { topLeft: [40, 70], bottomRight: [cover.width + 30, 40] };
+  host.frame(latlngs, pad);
 }
 
 function show(body) {
@@ -279,15 +246,14 @@ function show(body) {
     const facts = [
       fmt(T.along, { km: number(p.distance_along_m / 1000, 1) }),
       fmt(T.off, { m: number(p.distance_from_route_m) }),
-      ago(p.last_confirmed_at),
+      ago(Date.parse(p.last_confirmed_at), "short"),
       fmt(T.confidence, { pct: Math.round(p.confidence * 100) }),
     ];
     open.append(el("span", "route-hit-facts", facts.join(" · ")));
-    open.addEventListener("click", (event) => {
+    open.addEventListener("click", () => {
       const [lon, lat] = feature.geometry.coordinates;
       if (phone.matches) fold();
-      map.setView([lat, lon], Math.max(map.getZoom(), 13));
-      window.alcabalaMap.open(feature.id);
+      host.showIncident(feature.id, lat, lon);
     });
     item.append(open);
     list.append(item);
@@ -304,50 +270,44 @@ function useText(text) {
   check();
 }
 
-document.getElementById("route-use-text").addEventListener("click", () => useText(document.getElementById("route-text").value));
-document.getElementById("route-file-input").addEventListener("change", async (event) => {
-  const file = event.target.files && event.target.files[0];
-  if (file) useText(await file.text());
-});
-corridor.addEventListener("change", () => {
-  if (corridorLine) corridorLine.setStyle({ weight: corridorWeight() });
-  if (state.file || chosen().length >= 2) check();
-});
-document.getElementById("route-add").addEventListener("click", () => {
-  state.points.splice(state.points.length - 1, 0, null);
-  renderPoints();
-  startPicking(state.points.length - 2);
-});
-
 // --- opening and closing ----------------------------------------------------------------------------------------
 
-const opener = document.getElementById("route-open");
 function setOpen(open) {
   panel.hidden = !open;
   panel.classList.remove("folded");
   opener.setAttribute("aria-expanded", String(open));
-  if (!open) stopPicking();
-  if (layer) { if (open) layer.addTo(map); else layer.remove(); }
+  if (open) host.addLayer(layer);
+  else { stopPicking(); host.removeLayer(layer); }
 }
-opener.addEventListener("click", () => setOpen(panel.hidden || panel.classList.contains("folded")));
-document.getElementById("route-close").addEventListener("click", () => setOpen(false));
+
 // On a phone an opened incident needs the whole map: the panel folds away, the route stays drawn, "Route" unfolds it.
 function fold() {
   panel.classList.add("folded");
   opener.setAttribute("aria-expanded", "false");
 }
 
-whenMap().then((found) => {
-  map = found;
+/** The one entry point: sets the panel up on map.js's routeHost and returns what "Route" does. */
+export function start(routeHost) {
+  host = routeHost;
   layer = L.layerGroup();
-  if (!panel.hidden) layer.addTo(map);
-  map.on("click", (event) => {
-    if (state.picking === null || panel.hidden) return;
-    const index = state.picking;
-    stopPicking();
-    const { lat, lng } = event.latlng;
-    setPoint(index, lat, lng, fmt(T.picked, { lat: lat.toFixed(4), lon: lng.toFixed(4) }));
+  cancel.hidden = true;
+  status.after(cancel);
+  document.getElementById("route-use-text").addEventListener("click", () => useText(document.getElementById("route-text").value));
+  document.getElementById("route-file-input").addEventListener("change", async (event) => {
+    const file = event.target.files && event.target.files[0];
+    if (file) useText(await file.text());
   });
-  map.on("zoomend", () => { if (corridorLine) corridorLine.setStyle({ weight: corridorWeight() }); });
+  corridor.addEventListener("change", () => {
+    if (corridorLine) corridorLine.setStyle({ weight: corridorWeight() });
+    if (state.file || chosen().length >= 2) check();
+  });
+  document.getElementById("route-add").addEventListener("click", () => {
+    state.points.splice(state.points.length - 1, 0, null);
+    renderPoints();
+    startPicking(state.points.length - 2);
+  });
+  document.getElementById("route-close").addEventListener("click", () => setOpen(false));
+  host.onZoom(() => { if (corridorLine) corridorLine.setStyle({ weight: corridorWeight() }); });
   renderPoints();
-});
+  return { toggle: () => setOpen(panel.hidden || panel.classList.contains("folded")) };
+}

@@ -1,13 +1,9 @@
 // The moderators' small maps and keyboard moves. Data arrives in a JSON block (no inline script, CSP);
 // labels are set with textContent through Leaflet's tooltip on a DOM node, never as HTML.
+import { el } from "../lib/common.js";
+
 const dataNode = document.getElementById("map-data");
 const mapNode = document.getElementById("map");
-
-function label(text) {
-  const span = document.createElement("span");
-  span.textContent = text;
-  return span;
-}
 
 if (dataNode && mapNode && window.L) {
   const data = JSON.parse(dataNode.textContent);
@@ -21,7 +17,7 @@ if (dataNode && mapNode && window.L) {
     const marker = point.report
       ? L.circleMarker([point.lat, point.lon], { radius: 5, color: "#b45309" })
       : L.marker([point.lat, point.lon], { keyboard: true, title: point.label });
-    marker.bindTooltip(label(point.label));
+    marker.bindTooltip(el("span", "", point.label));
     marker.addTo(layer);
   }
   if (data.points.length) {

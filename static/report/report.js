@@ -1,7 +1,10 @@
 /* The report page, enhanced: position from the phone, a pin on a map, and an outbox that survives
    being offline. Without this script the same form still posts to /report. */
-const Q = self.AlcQueue;
-const T = JSON.parse(document.getElementById("i18n").textContent);
+/* global L -- Leaflet, loaded only when the map is asked for (see "pick" below) */
+import { button, deviceToken, fmt, strings } from "../lib/common.js";
+
+const Q = self.AlcQueue; // queue.js, a classic script: the service worker loads it too
+const T = strings("i18n");
 const form = document.getElementById("report-form");
 const $ = (id) => document.getElementById(id);
 const status = $("loc-status");
@@ -10,16 +13,6 @@ form.querySelectorAll(".kind").forEach((label) => {
   kindLabels[label.querySelector("input").value] = label.querySelector("span").textContent;
 });
 document.documentElement.classList.add("js");
-
-function deviceToken() {
-  let token = localStorage.getItem("alc_device");
-  if (!token) {
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    localStorage.setItem("alc_device", token);
-  }
-  return token;
-}
 
 function newClientId() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -48,7 +41,7 @@ $("locate").addEventListener("click", () => {
   navigator.geolocation.getCurrentPosition(
     (pos) => {
       setPosition(pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
-      say(T.located.replace("{m}", Math.round(pos.coords.accuracy)));
+      say(fmt(T.located, { m: Math.round(pos.coords.accuracy) }));
       if (map) map.setView([pos.coords.latitude, pos.coords.longitude], 16);
     },
     (error) => say(error.code === 1 ? T.locateDenied : T.locateFailed),
@@ -155,7 +148,7 @@ form.addEventListener("submit", async (event) => {
     resetForm();
     const result = await Q.send(item);
     if (result.ok) showSent(result.data);
-    else if (result.rejected) say(T.rejected.replace("{reason}", result.rejected));
+    else if (result.rejected) say(fmt(T.rejected, { reason: result.rejected }));
     else {
       say(T.queued);
       requestSync();
@@ -177,15 +170,6 @@ function timeLabel(iso) {
   return new Date(iso).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
 }
 
-function button(text, action) {
-  const node = document.createElement("button");
-  node.type = "button";
-  node.className = "secondary";
-  node.textContent = text;
-  node.addEventListener("click", action);
-  return node;
-}
-
 async function render() {
   const items = await Q.all();
   const list = $("queue-list");
@@ -199,16 +183,16 @@ async function render() {
     what.textContent = `${kindLabels[item.kind] || item.kind} · ${item.place || ""} ${timeLabel(item.observed_at)}`;
     const state = document.createElement("span");
     state.className = "state";
-    state.textContent = item.state === "rejected" ? T.rejected.replace("{reason}", item.error) : T.waiting;
+    state.textContent = item.state === "rejected" ? fmt(T.rejected, { reason: item.error }) : T.waiting;
     row.append(what, state);
     if (item.state === "rejected") {
       row.append(
-        button(T.fix, async () => {
+        button(T.fix, "secondary", async () => {
           await Q.remove(item.client_id);
           fill(item);
           render();
         }),
-        button(T.discard, async () => {
+        button(T.discard, "secondary", async () => {
           await Q.remove(item.client_id);
           render();
         }),
@@ -227,7 +211,7 @@ function fill(item) {
   if (item.location) setPosition(item.location.coordinates[1], item.location.coordinates[0], item.accuracy_m);
   form.place.value = item.place || "";
   form.description.value = item.description || "";
-  say(T.rejected.replace("{reason}", item.error));
+  say(fmt(T.rejected, { reason: item.error }));
   form.scrollIntoView({ block: "start" });
 }
 
@@ -241,7 +225,7 @@ async function flush() {
   try {
     const results = await Q.flush();
     const sent = results.filter(([, result]) => result.ok).length;
-    if (sent) say(T.sentQueued.replace("{n}", sent));
+    if (sent) say(fmt(T.sentQueued, { n: sent }));
     const waiting = results.filter(([, result]) => result.retry);
     if (waiting.length && navigator.onLine) {
       // A flaky connection or a busy server: try again soon, backing off, honouring Retry-After.

@@ -3,8 +3,9 @@
 importScripts("/static/report/queue.js");
 
 var CACHE = "alc-shell-v1";
+// report.js imports /static/lib/common.js: the page does not run offline without it.
 var SHELL = ["/report", "/exit", "/static/report/report.css", "/static/report/report.js",
-  "/static/report/queue.js", "/static/report/manifest.json", "/static/report/icon.svg"];
+  "/static/report/queue.js", "/static/report/manifest.json", "/static/report/icon.svg", "/static/lib/common.js"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
@@ -47,7 +48,9 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname === "/report" || url.pathname === "/exit") {
     event.respondWith(networkFirst(request, url.pathname));
-  } else if (url.pathname.indexOf("/static/report/") === 0 || url.pathname.indexOf("/static/leaflet/") === 0) {
+  } else if (["/static/report/", "/static/lib/", "/static/leaflet/"].some(function (prefix) {
+    return url.pathname.indexOf(prefix) === 0;
+  })) {
     event.respondWith(cacheFirst(request));
   }
 });

@@ -191,3 +191,36 @@ def test_a_tap_on_an_incident_while_picking_takes_the_point_and_opens_no_popup(m
     expect(page.locator('.route-point[data-index="0"]')).to_contain_text(f"({lat:.2f}")  # to the pixel
     expect(page.locator("#route")).not_to_have_class("route-panel picking")
     assert page.locator(".pop").count() == 0
+
+
+def test_the_route_check_is_fetched_only_on_the_first_tap_on_route(map_page):
+    page = map_page
+    scripts = []
+    page.on("request", lambda request: scripts.append(request.url) if request.url.endswith("/route.js") else None)
+    page.goto("/")
+    expect(page.locator("#map")).to_have_attribute("data-live", "ok")
+    assert scripts == []  # the map is live without it
+    page.locator("#route-open").click()
+    expect(page.locator("#route")).to_be_visible()
+    expect(page.locator("#route-open")).to_have_attribute("aria-expanded", "true")
+    page.locator("#route-close").click()
+    expect(page.locator("#route")).to_be_hidden()
+    page.locator("#route-open").click()  # opens again, from the module already loaded
+    expect(page.locator("#route")).to_be_visible()
+    expect(page.locator('.route-point[data-index="0"]')).to_have_count(1)  # set up once, not twice
+    assert len(scripts) == 1
+
+
+def test_a_cancelled_pick_gives_the_taps_back_to_the_incidents(map_page):
+    # North of the view's centre, clear of the open panel (a sheet over the bottom of a phone's map).
+    incident = IncidentFactory(point=Point(*at(3_000, 9_000), srid=4326), place="Alcabala del peaje")
+    page = map_page
+    open_route_panel(page)
+    page.wait_for_function("(id) => alcabalaMap.store.get(id) !== undefined", arg=incident.pk)
+    page.locator('.route-point[data-index="0"] .pick').click()
+    page.locator("#route .cancel").click()
+    expect(page.locator("#route")).not_to_have_class("route-panel picking")
+    lon, lat = page.evaluate("(id) => { const i = alcabalaMap.store.get(id); return [i.lon, i.lat]; }", incident.pk)
+    tap_map_at(page, lon, lat)
+    expect(page.locator(f'.pop[data-id="{incident.pk}"]')).to_be_visible()
+    expect(page.locator('.route-point[data-index="0"] .chosen')).to_have_text("Aún sin elegir")
