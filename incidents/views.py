@@ -136,7 +136,6 @@ def live_map(request: HttpRequest) -> HttpResponse:
         "tile_url": settings.MAP_TILE_URL,
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         "poll_ms": settings.MAP_POLL_INTERVAL_S * 1000,
-        "time_step_s": settings.PUBLIC_TIME_STEP_S,
         **_changes_start(),
         "js_strings": _map_strings(),
         "route_strings": route_strings(),

@@ -11,7 +11,6 @@ const ENDED = new Set(["cleared", "expired", "rejected"]);
 const styles = getComputedStyle(document.documentElement);
 const COLOR = Object.fromEntries(KINDS.map((k) => [k, styles.getPropertyValue(`--${k}`).trim() || "#333"]));
 const POLL_MS = Math.max(200, Number(box.dataset.pollMs) || 20000);
-const STEP_MS = (Number(box.dataset.timeStepS) || 300) * 1000;
 
 // --- state kept in the URL, so that a shared link shows the same view ---------------------------------------------
 const query = new URLSearchParams(location.search);
@@ -72,7 +71,7 @@ let index = null;
 
 function remember(id, lon, lat, p) {
   // Times are kept in ms since the epoch: filters and counts run over every incident on each move.
-  store.set(id, { id, lon, lat, p, ends: p.expires_at + STEP_MS });
+  store.set(id, { id, lon, lat, p });
 }
 
 function put(feature) { // a GeoJSON Feature: from the changes feed or a vote
@@ -82,7 +81,7 @@ function put(feature) { // a GeoJSON Feature: from the changes feed or a vote
   remember(feature.id, x, y, p);
 }
 
-function putColumns(body) { // the list's compact format: one array per property (incidents/api/columns.py)
+function putColumns(body) { // the list's compact format: one array per property (incidents/public/columns.py)
   const c = body.columns;
   const t0 = Date.parse(body.t0);
   const step = body.timeStep * 1000;
@@ -109,9 +108,9 @@ function putColumns(body) { // the list's compact format: one array per property
 
 function shown(item, now) {
   const p = item.p;
+  // The status is the server's (read-time expiry included): an incident that expires leaves with the
+  // tombstone the changes feed sends once the expiry job has recorded it.
   if (ENDED.has(p.status)) return false;
-  // Public times are rounded down: past expires_at + one step, it has surely expired.
-  if (item.ends <= now) return false;
   if (state.verified && !p.verified) return false;
   if (state.within && now - p.last_confirmed_at > state.within * 3600e3) return false;
   return true;
