@@ -33,6 +33,7 @@ from django.utils.translation import gettext, ngettext
 
 from config.redis import get_redis
 from incidents import conf
+from incidents.keys import device_key
 
 logger = logging.getLogger(__name__)
 
@@ -220,8 +221,6 @@ def _wait_text(seconds: int) -> str:
 
 
 def _guard(request: HttpRequest, *, action: str, device: str | None) -> str | None:
-    from incidents.services import device_key  # services imports this module
-
     try:
         client = get_redis()
         now = _server_now()

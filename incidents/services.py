@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
@@ -23,6 +20,7 @@ from geo.geocoding import describe, locate, lookups_are_local, parse_coordinates
 from geo.spatial import bbox_around
 from incidents import abuse, conf, events, mapversion
 from incidents.errors import DomainError
+from incidents.keys import device_key
 from incidents.models import (
     ACTIVE_STATUSES,
     Counter,
@@ -45,15 +43,6 @@ MAX_PLACE_TEXT = 200
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def device_key(token: str | None) -> str | None:
-    """A keyed hash of a device token (DESIGN §6.2): the token itself is never stored."""
-    if not token:
-        return None
-    secret = getattr(settings, "REPORTER_KEY_SECRET", None) or settings.SECRET_KEY
-    key = hmac.new(secret.encode(), b"alcabala.device-key", hashlib.sha256).digest()
-    return hmac.new(key, token.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def next_versions(count: int = 1) -> int:
