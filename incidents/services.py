@@ -33,6 +33,7 @@ from incidents.models import (
     check_transition,
 )
 from incidents.photos import photo_clean
+from incidents.queue import enqueue_process_report
 from incidents.selectors import published_q
 
 logger = logging.getLogger(__name__)
@@ -255,8 +256,6 @@ def report_submit(
         report.photo.delete(save=False)
         raise
 
-    from incidents.tasks import enqueue_process_report
-
     abuse.report_network_remember(report_id=report.pk, network_key=network_key)
     transaction.on_commit(lambda: enqueue_process_report(report.pk))
     return report, True
@@ -424,8 +423,6 @@ def _incident_join(*, incident: Incident, report: Report, now: datetime, place: 
 
 def report_requeue_waiting(*, older_than_s: int, now: datetime | None = None, limit: int = 1000) -> int:
     """Enqueue again the reports still `received` after `older_than_s` seconds (the broker may have lost them)."""
-    from incidents.tasks import enqueue_process_report
-
     now = now or timezone.now()
     ids = list(
         Report.objects.filter(state=ReportState.RECEIVED, received_at__lte=now - timedelta(seconds=older_than_s))

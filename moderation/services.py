@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 
 from geo.area import deployment_area_contains
 from incidents import conf as incidents_conf
+from incidents import queue as incident_queue
 from incidents import services as incident_services
-from incidents import tasks as incident_tasks
 from incidents.errors import DomainError
 from incidents.models import (
     ACTIVE_STATUSES,
@@ -215,7 +215,7 @@ def incident_move(
         incident.point = point
         incident_services._save_change(incident, now=now)
         # The place name follows the point, looked up by a worker outside this transaction.
-        transaction.on_commit(partial(incident_tasks.enqueue_describe_incident, incident.pk))
+        transaction.on_commit(partial(incident_queue.enqueue_describe_incident, incident.pk))
         incident_services._event(
             incident=incident,
             action="move",
