@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
@@ -96,24 +98,53 @@ def _touch(incident: Incident, *, now: datetime) -> None:
     incident.version = next_versions()
 
 
-def _save_change(incident: Incident, *, now: datetime, insert: bool = False) -> None:
-    """Touch (confidence, time, version) and save a changed incident, and append the public event the
-    change makes, if any (incidents/events.py), in the caller's transaction."""
-    before = None if insert else events.seen(incident.pk, now=now)
-    _touch(incident, now=now)
-    incident.save(force_insert=insert)
-    events.record(incident=incident, before=before, now=now)
+@dataclass(frozen=True)
+class Audit:
+    """The audit entry of a change: what was done, the values it changed before and after, by whom and why."""
+
+    action: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    actor: Any = None
+    reason: str = ""
 
 
-def _event(*, incident: Incident, action: str, before: dict, after: dict, actor=None, reason: str = "", now=None):
-    ModerationEvent.objects.create(
-        incident=incident,
-        actor=actor,
-        action=action,
-        before=before,
-        after=after,
-        reason=reason,
-        created_at=now or timezone.now(),
+def incident_change_record(
+    *, incident: Incident, now: datetime, insert: bool = False, audit: Audit | None = None
+) -> Incident:
+    """Record a change made to `incident` in memory: recompute its confidence, set `updated_at` to `now`,
+    take a new map version, save it (insert it when `insert`), append the public event the change makes,
+    if any (incidents/events.py, which compares what the public saw before and after), and, given
+    `audit`, append its ModerationEvent. All in one transaction (the caller's, when there is one), so
+    no change of an incident is ever saved without its version, its event and its audit entry.
+
+    `audit.after` is the caller's: a value the touch computes (confidence) must come from `confidence_for`.
+    """
+    with transaction.atomic():
+        before = None if insert else events.seen(incident.pk, now=now)
+        _touch(incident, now=now)
+        incident.save(force_insert=insert)
+        events.record(incident=incident, before=before, now=now)
+        if audit is not None:
+            incident_audit_record(
+                incident=incident,
+                action=audit.action,
+                before=audit.before,
+                after=audit.after,
+                actor=audit.actor,
+                reason=audit.reason,
+                now=now,
+            )
+    return incident
+
+
+def incident_audit_record(
+    *, incident: Incident, action: str, before: dict, after: dict, actor: Any = None, reason: str = "", now: datetime
+) -> ModerationEvent:
+    """Append an audit entry for an incident without changing it (the audit log is append-only: entries
+    are never edited). For an entry that goes with a change, pass `audit` to `incident_change_record`."""
+    return ModerationEvent.objects.create(
+        incident=incident, actor=actor, action=action, before=before, after=after, reason=reason, created_at=now
     )
 
 
@@ -341,16 +372,14 @@ def _incident_burst_check(*, incident_id: int, report: Report, now: datetime) ->
             return
         before = {"burst": False, "confidence": incident.confidence}
         incident.burst = True
-        _save_change(incident, now=now)
         minutes = int(conf.burst_window().total_seconds() // 60)
-        _event(
-            incident=incident,
+        audit = Audit(
             action="burst",
             before=before,
-            after={"burst": True, "confidence": incident.confidence},
+            after={"burst": True, "confidence": confidence_for(incident)},
             reason=f"{seen.reporters} reporters from {seen.networks} networks within {minutes} minutes",
-            now=now,
         )
+        incident_change_record(incident=incident, now=now, audit=audit)
 
 
 def _incident_for(*, kind: str, point: Point, now: datetime) -> Incident | None:
@@ -403,8 +432,7 @@ def _incident_open(*, report: Report, point: Point, now: datetime, place: str = 
         reporters=1,
         created_at=now,
     )
-    _save_change(incident, now=now, insert=True)
-    return incident
+    return incident_change_record(incident=incident, now=now, insert=True)
 
 
 def _incident_join(*, incident: Incident, report: Report, now: datetime, place: str = "") -> None:
@@ -418,7 +446,7 @@ def _incident_join(*, incident: Incident, report: Report, now: datetime, place: 
     incident.first_reported_at = min(incident.first_reported_at, report.observed_at)
     incident.last_confirmed_at = max(incident.last_confirmed_at, report.observed_at)
     incident.expires_at = max(incident.expires_at, report.observed_at + ttl)
-    _save_change(incident, now=now)
+    incident_change_record(incident=incident, now=now)
 
 
 def report_requeue_waiting(*, older_than_s: int, now: datetime | None = None, limit: int = 1000) -> int:
@@ -459,7 +487,7 @@ def incident_describe(
         if not live or not incident.point.equals_exact(point) or incident.place == place:
             return incident
         incident.place = place
-        _save_change(incident, now=now)
+        incident_change_record(incident=incident, now=now)
     return incident
 
 
@@ -491,6 +519,7 @@ def incident_vote(*, incident_id: int, device: str, still_there: bool, now: date
         )
         incident.still_there = incident.votes.filter(still_there=True).count()
         incident.gone = incident.votes.filter(still_there=False).count()
+        audit = None
         if still_there:
             ttl = conf.kind_settings(incident.kind).ttl
             incident.last_confirmed_at = max(incident.last_confirmed_at, now)
@@ -501,15 +530,13 @@ def incident_vote(*, incident_id: int, device: str, still_there: bool, now: date
                 before = {"status": incident.status}
                 check_transition(incident.status, Status.CLEARED)
                 incident.status = Status.CLEARED
-                _event(
-                    incident=incident,
+                audit = Audit(
                     action="clear",
                     before=before,
                     after={"status": incident.status},
                     reason=f"{recent_gone} devices reported it gone",
-                    now=now,
                 )
-        _save_change(incident, now=now)
+        incident_change_record(incident=incident, now=now, audit=audit)
     return incident
 
 
@@ -528,16 +555,8 @@ def incident_transition(
         locked.status = status
         if status == Status.VERIFIED:
             locked.verified_at = now
-        _save_change(locked, now=now)
-        _event(
-            incident=locked,
-            action=status,
-            before={"status": current},
-            after={"status": status},
-            actor=actor,
-            reason=reason,
-            now=now,
-        )
+        audit = Audit(action=status, before={"status": current}, after={"status": status}, actor=actor, reason=reason)
+        incident_change_record(incident=locked, now=now, audit=audit)
     return locked
 
 
