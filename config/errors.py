@@ -1,29 +1,29 @@
-"""One JSON error shape for every 4xx: {"error": code, "detail": text, "fields": {...}}."""
+"""One JSON error shape for every 4xx: {"error": code, "detail": text, "fields": {...}}.
+
+A `DomainError` (incidents/errors.py) raised below any view takes this shape with its own status and
+headers: `api_exception_handler` answers it for DRF views, `DomainErrorMiddleware` for plain Django views
+(or the error page with its message, for a browser that asks for HTML). Views do not catch it to re-raise.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from incidents.abuse import RateLimited
+from incidents.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 
-class ApiError(exceptions.APIException):
-    """An error raised by our own code with a code, a human detail and per-field messages."""
-
-    def __init__(self, code: str, detail: str, *, status_code: int = 400, fields: dict | None = None):
-        super().__init__(detail=detail, code=code)
-        self.status_code = status_code
-        self.error_code = code
-        self.fields = fields or {}
+class ApiError(DomainError):
+    """A request the API's own parsing refuses (a bad parameter, an unknown id): a DomainError like any other."""
 
 
 def _flatten(detail) -> dict:
@@ -59,8 +59,8 @@ def _unknown_format(context) -> tuple[str, list[str]] | None:
 
 def api_exception_handler(exc, context):
     headers = {}
-    if isinstance(exc, ApiError):
-        return Response(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code, headers=exc.headers)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("too_large", "The request body is too large."), status=413)
     if isinstance(exc, Http404) and (unknown := _unknown_format(context)):
@@ -86,14 +86,14 @@ def api_exception_handler(exc, context):
             ),
             status=415,
         )
-    if isinstance(exc, RateLimited):
-        return Response(error_body("throttled", exc.detail), status=429, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, exceptions.Throttled):
-        if exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait))
+        wait = getattr(exc, "wait", None)  # set by DRF's Throttled.__init__; its stubs do not declare it
+        if wait is not None:
+            headers["Retry-After"] = str(int(wait))
         return Response(error_body("throttled", str(exc.detail)), status=429, headers=headers)
     if isinstance(exc, exceptions.APIException):
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
         return Response(error_body(code, str(exc.detail)), status=exc.status_code)
     return None
 
@@ -106,6 +106,32 @@ def _page(request: HttpRequest, status: int, message: str):
     from django.shortcuts import render
 
     return render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+def domain_error_response(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    """The answer to a DomainError outside DRF: the JSON error shape, or the error page for a browser."""
+    if _wants_html(request):
+        response = _page(request, exc.status_code, exc.detail)
+    else:
+        response = JsonResponse(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+class DomainErrorMiddleware:
+    """Answers a DomainError that a plain Django view let through (DRF views answer their own)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DomainError):
+            return domain_error_response(request, exception)
+        return None
 
 
 def handler404(request: HttpRequest, exception=None):

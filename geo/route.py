@@ -28,6 +28,8 @@ from defusedxml.common import DefusedXmlException
 from django.contrib.gis.geos import LineString
 from django.utils.translation import gettext as _
 
+from incidents.errors import DomainError
+
 MAX_VERTICES = 500
 MAX_GPX_POINTS = 100_000
 MIN_CORRIDOR_M = 10
@@ -41,19 +43,10 @@ LINE_TYPES = ("LineString", "MultiLineString")
 Position = tuple[float, float]
 
 
-class RouteError(ValueError):
+class RouteError(DomainError):
     """A route or corridor that cannot be used, with a code and a sentence saying what to change."""
 
-    def __init__(self, code: str, detail: str, *, field: str = "route", status_code: int = 400):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.field = field
-        self.status_code = status_code
-
-    @property
-    def fields(self) -> dict[str, str]:
-        return {self.field: self.detail}
+    default_field = "route"
 
 
 def _invalid(detail: str) -> RouteError:

@@ -33,6 +33,8 @@ from django.utils.translation import gettext, ngettext
 
 from config.redis import get_redis
 from incidents import conf
+from incidents.errors import DomainError
+from incidents.keys import device_key
 
 logger = logging.getLogger(__name__)
 
@@ -49,19 +51,20 @@ NETKEY_GRACE = timedelta(hours=1)
 REPORT_NETWORK_TTL_S = 24 * 3600
 
 
-class RateLimited(Exception):
+class RateLimited(DomainError):
     """Too many attempts from one network or device.
 
     `retry_after` is the number of whole seconds (at least 1) until the next attempt would be accepted;
-    `detail` is a translated sentence that says so. The API's exception handler (config/errors.py) answers
-    429 {"error": "throttled", "detail": ..., "fields": {}} with a `Retry-After` header; an HTML view
+    `detail` is a translated sentence that says so. Left to travel up, it is answered (config/errors.py)
+    429 {"error": "throttled", "detail": ..., "fields": {}} with a `Retry-After` header; an HTML form view
     catches it and shows `detail`.
     """
 
+    status_code = 429
+
     def __init__(self, *, retry_after: int, detail: str):
-        super().__init__(detail)
+        super().__init__("throttled", detail, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
-        self.detail = detail
 
 
 # --- the client's address ------------------------------------------------------------------------
@@ -220,8 +223,6 @@ def _wait_text(seconds: int) -> str:
 
 
 def _guard(request: HttpRequest, *, action: str, device: str | None) -> str | None:
-    from incidents.services import device_key  # services imports this module
-
     try:
         client = get_redis()
         now = _server_now()

@@ -3,8 +3,9 @@
 Services call `seen` before a change and `record` after it, inside the change's transaction. Whether an
 incident is on the public map is asked of the database with the very predicate the public list uses
 (`incidents.public.status.published_q` and `live_q`), before and after, so the publication policy lives in one place.
-Once the transaction commits, the webhook fan-out is enqueued (watch/tasks.py); a beat job sweeps up what
-a broker outage lost.
+Once the transaction commits, `public_events_committed` is sent, once per transaction however many events
+it appended; the watch app connects its webhook fan-out to it (watch/apps.py), so this app never imports
+watch. A beat job sweeps up what a broker outage lost.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import BooleanField, Case, Value, When
+from django.dispatch import Signal
 
 from incidents.models import ENDED_STATUSES, EventType, Incident, IncidentEvent, Status
 from incidents.public.features import feature
 from incidents.public.status import live_q, published_q
 
 logger = logging.getLogger(__name__)
+
+# Sent (sender=IncidentEvent, no arguments) after a transaction that appended public events commits.
+public_events_committed = Signal()
 
 
 @dataclass(frozen=True)
@@ -103,11 +108,9 @@ def record_ended(*, incidents: Sequence[Incident], now: datetime) -> int:
 def _fan_out_on_commit() -> None:
     # Once per transaction: one fan-out takes every pending event (a bulk moderation makes hundreds).
     pending = transaction.get_connection().run_on_commit
-    if not any(hook[1] is _fan_out for hook in pending):
-        transaction.on_commit(_fan_out)
+    if not any(hook[1] is _committed for hook in pending):
+        transaction.on_commit(_committed)
 
 
-def _fan_out() -> None:
-    from watch.tasks import enqueue_fan_out
-
-    enqueue_fan_out()
+def _committed() -> None:
+    public_events_committed.send(sender=IncidentEvent)

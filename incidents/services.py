@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
@@ -23,6 +22,7 @@ from geo.geocoding import describe, locate, lookups_are_local, parse_coordinates
 from geo.spatial import bbox_around
 from incidents import abuse, conf, events, mapversion
 from incidents.errors import DomainError
+from incidents.keys import device_key
 from incidents.models import (
     ACTIVE_STATUSES,
     Counter,
@@ -35,6 +35,7 @@ from incidents.models import (
     check_transition,
 )
 from incidents.photos import photo_clean
+from incidents.queue import enqueue_process_report
 from incidents.selectors import published_q
 
 logger = logging.getLogger(__name__)
@@ -45,15 +46,6 @@ MAX_PLACE_TEXT = 200
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def device_key(token: str | None) -> str | None:
-    """A keyed hash of a device token (architecture §6.2): the token itself is never stored."""
-    if not token:
-        return None
-    secret = getattr(settings, "REPORTER_KEY_SECRET", None) or settings.SECRET_KEY
-    key = hmac.new(secret.encode(), b"alcabala.device-key", hashlib.sha256).digest()
-    return hmac.new(key, token.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def next_versions(count: int = 1) -> int:
@@ -106,24 +98,53 @@ def _touch(incident: Incident, *, now: datetime) -> None:
     incident.version = next_versions()
 
 
-def _save_change(incident: Incident, *, now: datetime, insert: bool = False) -> None:
-    """Touch (confidence, time, version) and save a changed incident, and append the public event the
-    change makes, if any (incidents/events.py), in the caller's transaction."""
-    before = None if insert else events.seen(incident.pk, now=now)
-    _touch(incident, now=now)
-    incident.save(force_insert=insert)
-    events.record(incident=incident, before=before, now=now)
+@dataclass(frozen=True)
+class Audit:
+    """The audit entry of a change: what was done, the values it changed before and after, by whom and why."""
+
+    action: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    actor: Any = None
+    reason: str = ""
 
 
-def _event(*, incident: Incident, action: str, before: dict, after: dict, actor=None, reason: str = "", now=None):
-    ModerationEvent.objects.create(
-        incident=incident,
-        actor=actor,
-        action=action,
-        before=before,
-        after=after,
-        reason=reason,
-        created_at=now or timezone.now(),
+def incident_change_record(
+    *, incident: Incident, now: datetime, insert: bool = False, audit: Audit | None = None
+) -> Incident:
+    """Record a change made to `incident` in memory: recompute its confidence, set `updated_at` to `now`,
+    take a new map version, save it (insert it when `insert`), append the public event the change makes,
+    if any (incidents/events.py, which compares what the public saw before and after), and, given
+    `audit`, append its ModerationEvent. All in one transaction (the caller's, when there is one), so
+    no change of an incident is ever saved without its version, its event and its audit entry.
+
+    `audit.after` is the caller's: a value the touch computes (confidence) must come from `confidence_for`.
+    """
+    with transaction.atomic():
+        before = None if insert else events.seen(incident.pk, now=now)
+        _touch(incident, now=now)
+        incident.save(force_insert=insert)
+        events.record(incident=incident, before=before, now=now)
+        if audit is not None:
+            incident_audit_record(
+                incident=incident,
+                action=audit.action,
+                before=audit.before,
+                after=audit.after,
+                actor=audit.actor,
+                reason=audit.reason,
+                now=now,
+            )
+    return incident
+
+
+def incident_audit_record(
+    *, incident: Incident, action: str, before: dict, after: dict, actor: Any = None, reason: str = "", now: datetime
+) -> ModerationEvent:
+    """Append an audit entry for an incident without changing it (the audit log is append-only: entries
+    are never edited). For an entry that goes with a change, pass `audit` to `incident_change_record`."""
+    return ModerationEvent.objects.create(
+        incident=incident, actor=actor, action=action, before=before, after=after, reason=reason, created_at=now
     )
 
 
@@ -266,8 +287,6 @@ def report_submit(
         report.photo.delete(save=False)
         raise
 
-    from incidents.tasks import enqueue_process_report
-
     abuse.report_network_remember(report_id=report.pk, network_key=network_key)
     transaction.on_commit(lambda: enqueue_process_report(report.pk))
     return report, True
@@ -353,16 +372,14 @@ def _incident_burst_check(*, incident_id: int, report: Report, now: datetime) ->
             return
         before = {"burst": False, "confidence": incident.confidence}
         incident.burst = True
-        _save_change(incident, now=now)
         minutes = int(conf.burst_window().total_seconds() // 60)
-        _event(
-            incident=incident,
+        audit = Audit(
             action="burst",
             before=before,
-            after={"burst": True, "confidence": incident.confidence},
+            after={"burst": True, "confidence": confidence_for(incident)},
             reason=f"{seen.reporters} reporters from {seen.networks} networks within {minutes} minutes",
-            now=now,
         )
+        incident_change_record(incident=incident, now=now, audit=audit)
 
 
 def _incident_for(*, kind: str, point: Point, now: datetime) -> Incident | None:
@@ -415,8 +432,7 @@ def _incident_open(*, report: Report, point: Point, now: datetime, place: str = 
         reporters=1,
         created_at=now,
     )
-    _save_change(incident, now=now, insert=True)
-    return incident
+    return incident_change_record(incident=incident, now=now, insert=True)
 
 
 def _incident_join(*, incident: Incident, report: Report, now: datetime, place: str = "") -> None:
@@ -430,13 +446,11 @@ def _incident_join(*, incident: Incident, report: Report, now: datetime, place: 
     incident.first_reported_at = min(incident.first_reported_at, report.observed_at)
     incident.last_confirmed_at = max(incident.last_confirmed_at, report.observed_at)
     incident.expires_at = max(incident.expires_at, report.observed_at + ttl)
-    _save_change(incident, now=now)
+    incident_change_record(incident=incident, now=now)
 
 
 def report_requeue_waiting(*, older_than_s: int, now: datetime | None = None, limit: int = 1000) -> int:
     """Enqueue again the reports still `received` after `older_than_s` seconds (the broker may have lost them)."""
-    from incidents.tasks import enqueue_process_report
-
     now = now or timezone.now()
     ids = list(
         Report.objects.filter(state=ReportState.RECEIVED, received_at__lte=now - timedelta(seconds=older_than_s))
@@ -473,7 +487,7 @@ def incident_describe(
         if not live or not incident.point.equals_exact(point) or incident.place == place:
             return incident
         incident.place = place
-        _save_change(incident, now=now)
+        incident_change_record(incident=incident, now=now)
     return incident
 
 
@@ -505,6 +519,7 @@ def incident_vote(*, incident_id: int, device: str, still_there: bool, now: date
         )
         incident.still_there = incident.votes.filter(still_there=True).count()
         incident.gone = incident.votes.filter(still_there=False).count()
+        audit = None
         if still_there:
             ttl = conf.kind_settings(incident.kind).ttl
             incident.last_confirmed_at = max(incident.last_confirmed_at, now)
@@ -515,15 +530,13 @@ def incident_vote(*, incident_id: int, device: str, still_there: bool, now: date
                 before = {"status": incident.status}
                 check_transition(incident.status, Status.CLEARED)
                 incident.status = Status.CLEARED
-                _event(
-                    incident=incident,
+                audit = Audit(
                     action="clear",
                     before=before,
                     after={"status": incident.status},
                     reason=f"{recent_gone} devices reported it gone",
-                    now=now,
                 )
-        _save_change(incident, now=now)
+        incident_change_record(incident=incident, now=now, audit=audit)
     return incident
 
 
@@ -542,16 +555,8 @@ def incident_transition(
         locked.status = status
         if status == Status.VERIFIED:
             locked.verified_at = now
-        _save_change(locked, now=now)
-        _event(
-            incident=locked,
-            action=status,
-            before={"status": current},
-            after={"status": status},
-            actor=actor,
-            reason=reason,
-            now=now,
-        )
+        audit = Audit(action=status, before={"status": current}, after={"status": status}, actor=actor, reason=reason)
+        incident_change_record(incident=locked, now=now, audit=audit)
     return locked
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 from celery import shared_task
 from django.conf import settings
@@ -65,25 +64,3 @@ def sweep_received() -> int:
     if count:
         logger.info("re-enqueued %d reports still waiting", count)
     return count
-
-
-def enqueue_process_report(report_id: uuid.UUID | str) -> bool:
-    """Hand a report to the workers. A broker outage is logged, not raised: the report is saved and
-    the sweeper enqueues it again once Redis is back."""
-    try:
-        process_report.apply_async(args=[str(report_id)], retry=True)
-    except Exception as exc:  # noqa: BLE001 -- any broker failure must leave the request successful
-        logger.warning("broker unavailable, report %s left for the sweeper: %s", report_id, exc.__class__.__name__)
-        return False
-    return True
-
-
-def enqueue_describe_incident(incident_id: int) -> bool:
-    """Ask the workers to name a moved incident's place. A broker outage is logged, not raised: the move
-    stands, and the incident keeps its old name until it is moved again."""
-    try:
-        describe_incident.apply_async(args=[incident_id], retry=True)
-    except Exception as exc:  # noqa: BLE001 -- any broker failure must leave the moderator's move done
-        logger.warning("broker unavailable, incident %s keeps its place name: %s", incident_id, exc.__class__.__name__)
-        return False
-    return True

@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 
 from geo.area import deployment_area_contains
 from incidents import conf as incidents_conf
+from incidents import queue as incident_queue
 from incidents import services as incident_services
-from incidents import tasks as incident_tasks
 from incidents.errors import DomainError
 from incidents.models import (
     ACTIVE_STATUSES,
@@ -37,6 +37,7 @@ from incidents.models import (
     check_transition,
 )
 from incidents.public.status import status_of
+from incidents.services import Audit
 from moderation import conf
 
 logger = logging.getLogger(__name__)
@@ -207,18 +208,12 @@ def incident_move(
             raise DomainError("incident_ended", _("This incident has ended; it cannot be moved."), status_code=409)
         before = _point_dict(incident.point)
         incident.point = point
-        incident_services._save_change(incident, now=now)
-        # The place name follows the point, looked up by a worker outside this transaction.
-        transaction.on_commit(partial(incident_tasks.enqueue_describe_incident, incident.pk))
-        incident_services._event(
-            incident=incident,
-            action="move",
-            before={"point": before},
-            after={"point": _point_dict(point)},
-            actor=moderator,
-            reason=reason,
-            now=now,
+        audit = Audit(
+            action="move", before={"point": before}, after={"point": _point_dict(point)}, actor=moderator, reason=reason
         )
+        incident_services.incident_change_record(incident=incident, now=now, audit=audit)
+        # The place name follows the point, looked up by a worker outside this transaction.
+        transaction.on_commit(partial(incident_queue.enqueue_describe_incident, incident.pk))
     return incident
 
 
@@ -235,15 +230,8 @@ def incident_note(*, incident_id: int, moderator: Any, note: str, now: datetime 
             return incident
         before = incident.note
         incident.note = note
-        incident_services._save_change(incident, now=now)
-        incident_services._event(
-            incident=incident,
-            action="note",
-            before={"note": before},
-            after={"note": note},
-            actor=moderator,
-            now=now,
-        )
+        audit = Audit(action="note", before={"note": before}, after={"note": note}, actor=moderator)
+        incident_services.incident_change_record(incident=incident, now=now, audit=audit)
     return incident
 
 
@@ -290,7 +278,17 @@ def incidents_merge(
         survivor.burst = survivor.burst or absorbed.burst
         if not survivor.note:
             survivor.note = absorbed.note
-        incident_services._save_change(survivor, now=now)
+        incident_services.incident_change_record(
+            incident=survivor,
+            now=now,
+            audit=Audit(
+                action="merge",
+                before=before_survivor,
+                after={**_snapshot(survivor), "absorbed": absorbed.pk, "reports_moved": moved},
+                actor=moderator,
+                reason=reason or f"absorbed #{absorbed.pk}",
+            ),
+        )
 
         tombstone_reason = f"merged into #{survivor.pk}"
         if absorbed.status in ACTIVE_STATUSES:
@@ -299,25 +297,16 @@ def incidents_merge(
         absorbed.merged_into = survivor
         # The tombstone keeps the counts the public knew it by, so it stays visible as ended where it was
         # visible, and clients that kept a copy learn that it ended.
-        incident_services._save_change(absorbed, now=now)
-
-        incident_services._event(
-            incident=survivor,
-            action="merge",
-            before=before_survivor,
-            after={**_snapshot(survivor), "absorbed": absorbed.pk, "reports_moved": moved},
-            actor=moderator,
-            reason=reason or f"absorbed #{absorbed.pk}",
-            now=now,
-        )
-        incident_services._event(
+        incident_services.incident_change_record(
             incident=absorbed,
-            action="merged",
-            before=before_absorbed,
-            after={**_snapshot(absorbed), "merged_into": survivor.pk},
-            actor=moderator,
-            reason=f"{tombstone_reason}: {reason}" if reason else tombstone_reason,
             now=now,
+            audit=Audit(
+                action="merged",
+                before=before_absorbed,
+                after={**_snapshot(absorbed), "merged_into": survivor.pk},
+                actor=moderator,
+                reason=f"{tombstone_reason}: {reason}" if reason else tombstone_reason,
+            ),
         )
     return survivor
 
@@ -353,20 +342,22 @@ def report_split(
             reporters=1,
             created_at=now,
         )
-        incident_services._save_change(created, now=now, insert=True)
+        incident_services.incident_change_record(incident=created, now=now, insert=True)
         Report.objects.filter(pk=report.pk).update(incident=created)
         _recount(source)
-        incident_services._save_change(source, now=now)
-        incident_services._event(
+        incident_services.incident_change_record(
             incident=source,
-            action="split",
-            before=before,
-            after={**_snapshot(source), "split_into": created.pk, "report": str(report.pk)},
-            actor=moderator,
-            reason=reason,
             now=now,
+            audit=Audit(
+                action="split",
+                before=before,
+                after={**_snapshot(source), "split_into": created.pk, "report": str(report.pk)},
+                actor=moderator,
+                reason=reason,
+            ),
         )
-        incident_services._event(
+        # The new incident's own entry, after the source's: its change was recorded when it was inserted.
+        incident_services.incident_audit_record(
             incident=created,
             action="split_from",
             before={"incident": source.pk, "report": str(report.pk)},
@@ -393,7 +384,7 @@ def report_place(*, report_id: uuid.UUID | str, moderator: Any, point: Point, no
     report = incident_services.report_process(report_id=report_id, now=now)
     if report is None or report.incident is None:  # pragma: no cover - processing a located report always places it
         raise DomainError("not_found", _("There is no such report."), status_code=404)
-    incident_services._event(
+    incident_services.incident_audit_record(
         incident=report.incident,
         action="place",
         before={"report": str(report.pk), "state": ReportState.UNLOCATABLE},

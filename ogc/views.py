@@ -13,18 +13,17 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from config.errors import ApiError, error_body
+from config.errors import ApiError
 from consumers.throttle import check_read
 from geo.area import deployment_area
 from incidents import selectors
-from incidents.abuse import RateLimited
 from incidents.api import etag, params
 from incidents.models import Incident
 from incidents.public.features import GEOJSON, dumps, features_page
@@ -39,10 +38,6 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
 ]
 COLLECTION = "incidents"
-
-
-def _error(exc: ApiError) -> JsonResponse:
-    return JsonResponse(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
 
 
 def _format(request: HttpRequest) -> str:
@@ -91,19 +86,13 @@ def _answer(request: HttpRequest, fmt: str, data: dict, *, title: str, content_t
 
 
 def ogc_view(function):
-    """Safe methods only; 4xx in the JSON error shape; the read throttle of `consumers`."""
+    """Safe methods only; the read throttle of `consumers`. A refusal (DomainError, RateLimited among them)
+    travels up to `config.errors.DomainErrorMiddleware`, which answers it in the JSON error shape."""
 
     @require_safe
     def wrapper(request: HttpRequest, *args, **kwargs):
-        try:
-            check_read(request)
-            return function(request, *args, **kwargs)
-        except ApiError as exc:
-            return _error(exc)
-        except RateLimited as exc:
-            response = JsonResponse(error_body("throttled", exc.detail), status=429)
-            response["Retry-After"] = str(exc.retry_after)
-            return response
+        check_read(request)
+        return function(request, *args, **kwargs)
 
     wrapper.__name__ = function.__name__
     wrapper.__doc__ = function.__doc__

@@ -15,7 +15,6 @@ from consumers import throttle
 from incidents import conf as incidents_conf
 from incidents.api import params
 from incidents.api.schema import ERROR
-from incidents.errors import DomainError
 from incidents.models import EventType
 from watch import selectors, services
 from watch.models import WebhookSubscription
@@ -124,12 +123,9 @@ class WebhookListApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            subscription = services.webhook_create(
-                api_key_id=key_id, url=data["url"], bbox=data.get("bbox"), kinds=data["kinds"], events=data["events"]
-            )
-        except DomainError as exc:
-            raise ApiError(exc.code, exc.detail, status_code=exc.status_code, fields=exc.fields) from exc
+        subscription = services.webhook_create(
+            api_key_id=key_id, url=data["url"], bbox=data.get("bbox"), kinds=data["kinds"], events=data["events"]
+        )
         return Response(_out(subscription, with_secret=True), status=201)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib.syndication.views import Feed
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, format_html_join
@@ -20,10 +20,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from config.errors import ApiError, error_body
 from consumers import throttle
 from geo.spatial import floor_time
-from incidents import abuse
 from incidents import conf as incidents_conf
 from incidents.api import etag, params
 from incidents.models import EventType, IncidentEvent, Kind, Status
@@ -152,20 +150,14 @@ class IncidentFeed(Feed):
 
 @require_GET
 def incident_feed(request: HttpRequest) -> HttpResponse:
-    try:
-        bbox = params.parse_bbox(request.GET.get("bbox"))
-        kinds = params.parse_kinds(request.GET.get("kind"))
-        throttle.check_key(request)
-        tag = etag.compute(request, "feed", get_language() or "")
-        if etag.matches(request, tag):
-            return etag.not_modified(tag)
-        throttle.check_read(request)
-    except ApiError as exc:
-        return JsonResponse(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
-    except abuse.RateLimited as exc:
-        response: HttpResponse = JsonResponse(error_body("throttled", exc.detail), status=429)
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+    # A bad parameter or key, or too many reads: the DomainError travels up to config.errors' middleware.
+    bbox = params.parse_bbox(request.GET.get("bbox"))
+    kinds = params.parse_kinds(request.GET.get("kind"))
+    throttle.check_key(request)
+    tag = etag.compute(request, "feed", get_language() or "")
+    if etag.matches(request, tag):
+        return etag.not_modified(tag)
+    throttle.check_read(request)
     # One Feed per request: entries' ids use the request's host name.
     response = IncidentFeed()(request, bbox=bbox, kinds=kinds)
     response["ETag"] = tag

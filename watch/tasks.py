@@ -83,5 +83,10 @@ def enqueue_fan_out() -> bool:
     return _enqueue(fan_out)
 
 
+def fan_out_on_events(sender, **kwargs) -> None:
+    """Receiver of `incidents.events.public_events_committed` (connected in watch/apps.py)."""
+    enqueue_fan_out()
+
+
 def enqueue_delivery(delivery_id: int) -> bool:
     return _enqueue(deliver_webhook, delivery_id)

@@ -119,6 +119,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.PermissionsPolicyMiddleware",
+    # A DomainError from a plain Django view: the one JSON error shape (or the error page), as in the API.
+    "config.errors.DomainErrorMiddleware",
     # Last, so that it sees a view's database error first: 503 with Retry-After, not a 500.
     "config.middleware.DatabaseUnavailableMiddleware",
 ]

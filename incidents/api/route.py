@@ -183,10 +183,6 @@ places_schema = extend_schema(
 # --- the views ---------------------------------------------------------------------------------------------
 
 
-def _route_error(exc: route.RouteError) -> ApiError:
-    return ApiError(exc.code, exc.detail, status_code=exc.status_code, fields=exc.fields)
-
-
 def _read(request: Request) -> tuple[route.Route, float]:
     # Read past DATA_UPLOAD_MAX_MEMORY_SIZE (request.body would refuse a track), up to MAX_BODY_BYTES.
     raw = request._request.read(MAX_BODY_BYTES + 1)
@@ -198,22 +194,19 @@ def _read(request: Request) -> tuple[route.Route, float]:
     if not raw.strip():
         detail = _("Send a route: a GeoJSON LineString or a GPX file.")
         raise ApiError("no_route", detail, fields={"route": detail})
-    try:
-        media = content_type.split(";", 1)[0].strip().lower()
-        if media in ("application/json", "") and raw.lstrip()[:1] == b"{":
-            data = route.load_json(raw)
-            if isinstance(data, dict) and "route" in data and "type" not in data:
-                given = data["route"]
-                if isinstance(given, str):
-                    found = route.route_from_body(given.encode(), "")
-                else:
-                    found = route.route_from_geojson(given)
-                corridor = data.get("corridor_m", query_corridor)
-                return found, route.parse_corridor(corridor)
-            return route.route_from_geojson(data), route.parse_corridor(query_corridor)
-        return route.route_from_body(raw, content_type), route.parse_corridor(query_corridor)
-    except route.RouteError as exc:
-        raise _route_error(exc) from None
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in ("application/json", "") and raw.lstrip()[:1] == b"{":
+        data = route.load_json(raw)
+        if isinstance(data, dict) and "route" in data and "type" not in data:
+            given = data["route"]
+            if isinstance(given, str):
+                found = route.route_from_body(given.encode(), "")
+            else:
+                found = route.route_from_geojson(given)
+            corridor = data.get("corridor_m", query_corridor)
+            return found, route.parse_corridor(corridor)
+        return route.route_from_geojson(data), route.parse_corridor(query_corridor)
+    return route.route_from_body(raw, content_type), route.parse_corridor(query_corridor)
 
 
 class RouteCheckApi(APIView):

@@ -23,13 +23,8 @@ from config.errors import ApiError
 from consumers import throttle
 from incidents import abuse, selectors, services
 from incidents.api import bodycache, etag, params, schema
-from incidents.errors import DomainError
 from incidents.public import changes, columns, csv
 from incidents.public.features import GEOJSON, Page, dumps, feature, features_page
-
-
-def _raise_domain(exc: DomainError):
-    raise ApiError(exc.code, exc.detail, status_code=exc.status_code, fields=exc.fields) from exc
 
 
 @extend_schema_field(schema.POINT)
@@ -94,33 +89,27 @@ class ReportCreateApi(APIView):
     @schema.report_create
     @extend_schema(request={"application/json": InputSerializer, "multipart/form-data": InputSerializer})
     def post(self, request: Request) -> Response:
-        try:
-            payload = request.data
-        except DomainError as exc:  # the upload handler refused a body too large to keep in memory
-            _raise_domain(exc)
-        serializer = self.InputSerializer(data=payload)
+        # The upload handler may refuse a body too large to keep in memory: a DomainError, answered 413.
+        serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         network_key = abuse.report_guard(request, device=data.get("device"), client_id=data["client_id"])
         if abuse.honeypot_tripped(data.get(abuse.HONEYPOT_FIELD)):
             # A bot: the answer looks like any other and nothing is kept.
             return self._answer(request, report_id=uuid.uuid4(), client_id=data["client_id"], state="received")
-        try:
-            report, created = services.report_submit(
-                client_id=data["client_id"],
-                kind=data["kind"],
-                point=data.get("location"),
-                place_text=data.get("place", ""),
-                accuracy_m=data.get("accuracy_m"),
-                observed_at=data.get("observed_at"),
-                description=data.get("description", ""),
-                channel="api",
-                device=data.get("device"),
-                photo=data.get("photo"),
-                network_key=network_key,
-            )
-        except DomainError as exc:
-            _raise_domain(exc)
+        report, created = services.report_submit(
+            client_id=data["client_id"],
+            kind=data["kind"],
+            point=data.get("location"),
+            place_text=data.get("place", ""),
+            accuracy_m=data.get("accuracy_m"),
+            observed_at=data.get("observed_at"),
+            description=data.get("description", ""),
+            channel="api",
+            device=data.get("device"),
+            photo=data.get("photo"),
+            network_key=network_key,
+        )
         return self._answer(
             request, report_id=report.pk, client_id=report.client_id, state=report.state, created=created
         )
@@ -321,12 +310,9 @@ class IncidentVoteApi(APIView):
         abuse.vote_guard(request, device=serializer.validated_data["device"])
         if selectors.incident_public(incident_id=incident_id) is None:
             raise ApiError("not_found", "There is no public incident with this id.", status_code=404)
-        try:
-            incident = services.incident_vote(
-                incident_id=incident_id,
-                device=serializer.validated_data["device"],
-                still_there=serializer.validated_data["still_there"],
-            )
-        except DomainError as exc:
-            _raise_domain(exc)
+        incident = services.incident_vote(
+            incident_id=incident_id,
+            device=serializer.validated_data["device"],
+            still_there=serializer.validated_data["still_there"],
+        )
         return HttpResponse(dumps(feature(incident, now=timezone.now())), content_type=GEOJSON, status=201)

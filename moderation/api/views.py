@@ -98,35 +98,30 @@ class IncidentActionApi(ModerationApi):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         action, reason, user = values["action"], values["reason"], request.user
-        try:
-            if action == "verify":
-                incident = services.incident_verify(incident_id=incident_id, moderator=user, reason=reason)
-            elif action == "reject":
-                incident = services.incident_reject(incident_id=incident_id, moderator=user, reason=reason)
-            elif action == "clear":
-                incident = services.incident_clear(incident_id=incident_id, moderator=user, reason=reason)
-            elif action == "note":
-                incident = services.incident_note(incident_id=incident_id, moderator=user, note=values["note"])
-            elif action == "merge":
-                if "other" not in values:
-                    raise DomainError("invalid", "Give `other`, the id of the incident to merge with.", field="other")
-                incident = services.incidents_merge(
-                    incident_ids=[incident_id, values["other"]], moderator=user, reason=reason
-                )
-            else:
-                location = values.get("location") or {}
-                coordinates = location.get("coordinates") if isinstance(location, dict) else None
-                if location.get("type") != "Point" or not isinstance(coordinates, list) or len(coordinates) != 2:
-                    raise DomainError("invalid_location", "location must be a GeoJSON Point.", field="location")
-                try:
-                    point = Point(float(coordinates[0]), float(coordinates[1]), srid=4326)
-                except (TypeError, ValueError):
-                    raise DomainError(
-                        "invalid_location", "location must be a GeoJSON Point.", field="location"
-                    ) from None
-                incident = services.incident_move(incident_id=incident_id, moderator=user, point=point, reason=reason)
-        except DomainError as exc:
-            return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+        if action == "verify":
+            incident = services.incident_verify(incident_id=incident_id, moderator=user, reason=reason)
+        elif action == "reject":
+            incident = services.incident_reject(incident_id=incident_id, moderator=user, reason=reason)
+        elif action == "clear":
+            incident = services.incident_clear(incident_id=incident_id, moderator=user, reason=reason)
+        elif action == "note":
+            incident = services.incident_note(incident_id=incident_id, moderator=user, note=values["note"])
+        elif action == "merge":
+            if "other" not in values:
+                raise DomainError("invalid", "Give `other`, the id of the incident to merge with.", field="other")
+            incident = services.incidents_merge(
+                incident_ids=[incident_id, values["other"]], moderator=user, reason=reason
+            )
+        else:
+            location = values.get("location") or {}
+            coordinates = location.get("coordinates") if isinstance(location, dict) else None
+            if location.get("type") != "Point" or not isinstance(coordinates, list) or len(coordinates) != 2:
+                raise DomainError("invalid_location", "location must be a GeoJSON Point.", field="location")
+            try:
+                point = Point(float(coordinates[0]), float(coordinates[1]), srid=4326)
+            except (TypeError, ValueError):
+                raise DomainError("invalid_location", "location must be a GeoJSON Point.", field="location") from None
+            incident = services.incident_move(incident_id=incident_id, moderator=user, point=point, reason=reason)
         return Response(_incident(incident))
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 
 from incidents import selectors, services
 from incidents.errors import DomainError
-from incidents.models import Incident, InvalidTransition, ModerationEvent, Report, Status
+from incidents.models import Incident, IncidentEvent, InvalidTransition, ModerationEvent, Report, Status
 from tests.factories import CARACAS, IncidentFactory, offset
 
 pytestmark = pytest.mark.django_db
@@ -374,6 +374,56 @@ def test_moderation_events_cannot_be_changed_or_deleted():
         event.save()
     with pytest.raises(Exception, match="cannot be deleted"):
         event.delete()
+
+
+# --- recording a change ---------------------------------------------------------------------------
+
+
+def test_a_recorded_change_is_saved_with_a_new_version_its_public_event_and_its_audit_entry():
+    incident = IncidentFactory(reporters=3)
+    old_version = incident.version
+    now = timezone.now()
+    incident.note = "Two trucks, southbound lane."
+    incident.gone = 1
+    audit = services.Audit(action="note", before={"note": ""}, after={"note": incident.note}, reason="seen")
+    services.incident_change_record(incident=incident, now=now, audit=audit)
+
+    stored = Incident.objects.get(pk=incident.pk)
+    assert stored.note == "Two trucks, southbound lane."
+    assert stored.version != old_version and stored.updated_at == now
+    assert (
+        stored.confidence
+        == services.confidence_for(stored)
+        < services.confidence_for(IncidentFactory.build(reporters=3))
+    )
+    assert list(IncidentEvent.objects.filter(incident=stored).values_list("type", "version")) == [
+        ("updated", stored.version)
+    ]
+    entry = ModerationEvent.objects.get(incident=stored)
+    assert (entry.action, entry.before, entry.after, entry.reason) == (
+        "note",
+        {"note": ""},
+        {"note": incident.note},
+        "seen",
+    )
+    assert entry.created_at == now
+
+    incident.note = "Gone south."
+    services.incident_change_record(incident=incident, now=now)
+    assert Incident.objects.get(pk=incident.pk).version > stored.version
+    assert ModerationEvent.objects.filter(incident=stored).count() == 1  # no audit given, none written
+
+
+def test_an_audit_entry_alone_changes_nothing_the_public_sees():
+    incident = IncidentFactory()
+    now = timezone.now()
+    services.incident_audit_record(
+        incident=incident, action="place", before={"state": "unlocatable"}, after={}, now=now
+    )
+    stored = Incident.objects.get(pk=incident.pk)
+    assert (stored.version, stored.updated_at) == (incident.version, incident.updated_at)
+    assert not IncidentEvent.objects.exists()
+    assert list(ModerationEvent.objects.values_list("action", "before")) == [("place", {"state": "unlocatable"})]
 
 
 # --- publication policy ---------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from incidents import queue as incident_queue
 from incidents import services as incident_services
-from incidents import tasks as incident_tasks
 from incidents.errors import DomainError
 from incidents.models import Incident, ModerationEvent, Report, ReportState, Status
 from moderation import services
@@ -153,7 +153,7 @@ def test_a_moved_incident_is_renamed_for_its_new_point_after_the_move_commits(
     with django_capture_on_commit_callbacks() as callbacks:
         moved = services.incident_move(incident_id=incident.pk, moderator=moderator, point=maracay)
     assert moved.place == "Caracas, Distrito Capital"  # the name is looked up by a worker, after commit
-    assert [c for c in callbacks if getattr(c, "func", None) is incident_tasks.enqueue_describe_incident]
+    assert [c for c in callbacks if getattr(c, "func", None) is incident_queue.enqueue_describe_incident]
     version = Incident.objects.get(pk=incident.pk).version
     named = incident_services.incident_describe(incident_id=incident.pk)
     assert named.place == "Maracay, Aragua" and named.version > version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents import services
+from incidents.events import public_events_committed
 from incidents.models import IncidentEvent, Report
 from moderation import services as moderation
 from tests.factories import CARACAS, IncidentFactory, ReportFactory, offset
@@ -133,3 +135,30 @@ def test_a_vote_that_clears_ends_the_incident():
     services.incident_vote(incident_id=incident.pk, device="d1", still_there=False)
     services.incident_vote(incident_id=incident.pk, device="d2", still_there=False)
     assert types(incident.pk) == ["updated", "ended"]
+
+
+def _queued_tasks(redis_server) -> list[str]:
+    return [json.loads(raw)["headers"]["task"] for raw in redis_server.client().lrange("celery", 0, -1)]
+
+
+def test_a_bulk_moderation_queues_one_fan_out_once_it_commits(
+    moderator, redis_server, django_capture_on_commit_callbacks
+):
+    incidents = [IncidentFactory(point=Point(*offset(*CARACAS, east_m=400 * n), srid=4326)) for n in range(3)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        moderation.incidents_bulk(incident_ids=[i.pk for i in incidents], action="verify", moderator=moderator)
+    assert IncidentEvent.objects.filter(type="verified").count() == 3
+    assert _queued_tasks(redis_server) == []  # nothing before the commit
+    sent = []
+
+    def count(sender, **kwargs):
+        sent.append(sender)
+
+    public_events_committed.connect(count)
+    try:
+        for callback in callbacks:
+            callback()
+    finally:
+        public_events_committed.disconnect(count)
+    assert sent == [IncidentEvent]  # once for the transaction, not once per event
+    assert _queued_tasks(redis_server) == ["watch.fan_out"]
