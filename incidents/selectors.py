@@ -51,6 +51,3 @@ def incident_public(*, incident_id: int) -> Incident | None:
 
 def report_status(*, report_id) -> Report | None:
     return Report.objects.filter(pk=report_id).only("id", "state", "incident_id").first()
-
-
-__all__ = ["incident_public", "incidents_public", "live_q", "published_q", "report_status"]

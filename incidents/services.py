@@ -35,8 +35,8 @@ from incidents.models import (
     check_transition,
 )
 from incidents.photos import photo_clean
+from incidents.public.status import is_live, live_q, published_q, status_of
 from incidents.queue import enqueue_process_report
-from incidents.selectors import published_q
 
 logger = logging.getLogger(__name__)
 
@@ -386,9 +386,8 @@ def _incident_for(*, kind: str, point: Point, now: datetime) -> Incident | None:
     radius = conf.kind_settings(kind).merge_radius_m
     nearest = (
         Incident.objects.filter(
+            live_q(now),
             kind=kind,
-            status__in=ACTIVE_STATUSES,
-            expires_at__gt=now,
             point__bboverlaps=bbox_around(point, radius),
             point__distance_lte=(point, D(m=radius)),
         )
@@ -408,9 +407,8 @@ def _place_known_near(*, kind: str, point: Point) -> bool:
     radius = conf.kind_settings(kind).merge_radius_m
     return (
         Incident.objects.filter(
+            live_q(timezone.now()),
             kind=kind,
-            status__in=ACTIVE_STATUSES,
-            expires_at__gt=timezone.now(),
             point__bboverlaps=bbox_around(point, radius),
             point__distance_lte=(point, D(m=radius)),
         )
@@ -483,8 +481,7 @@ def incident_describe(
     now = now or timezone.now()
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident_id)
-        live = incident.status in ACTIVE_STATUSES and incident.expires_at > now
-        if not live or not incident.point.equals_exact(point) or incident.place == place:
+        if not is_live(incident, now) or not incident.point.equals_exact(point) or incident.place == place:
             return incident
         incident.place = place
         incident_change_record(incident=incident, now=now)
@@ -505,7 +502,7 @@ def incident_vote(*, incident_id: int, device: str, still_there: bool, now: date
         incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
         if incident is None:
             raise DomainError("not_found", _("There is no such incident."), status_code=404)
-        if incident.status not in ACTIVE_STATUSES or incident.expires_at <= now:
+        if not is_live(incident, now):
             raise DomainError(
                 "incident_ended",
                 _("This incident has ended; votes are closed. Report it again if it is back."),
@@ -548,10 +545,9 @@ def incident_transition(
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         current = locked.status
-        if current in ACTIVE_STATUSES and locked.expires_at <= now and status != Status.EXPIRED:
-            # Read-time expiry: an incident past its expiry is already ended to everyone.
-            check_transition(Status.EXPIRED, status)
-        check_transition(current, status)
+        # Read-time expiry: an incident past its expiry is already ended to everyone, except to the change
+        # that records the expiry itself.
+        check_transition(current if status == Status.EXPIRED else status_of(locked, now), status)
         locked.status = status
         if status == Status.VERIFIED:
             locked.verified_at = now
