@@ -35,7 +35,7 @@ from incidents.models import (
     check_transition,
 )
 from incidents.photos import photo_clean
-from incidents.public.status import is_live, live_q, published_q, status_of
+from incidents.public.status import is_live, live_q, published_q, status_of, unrecorded_expiry_q
 from incidents.queue import enqueue_process_report
 
 logger = logging.getLogger(__name__)
@@ -567,9 +567,7 @@ def incidents_expire(*, now: datetime | None = None, batch_size: int = 500) -> i
     total = 0
     while True:
         with transaction.atomic():
-            candidates = Incident.objects.filter(status__in=ACTIVE_STATUSES, expires_at__lte=now).order_by(
-                "expires_at", "id"
-            )
+            candidates = Incident.objects.filter(unrecorded_expiry_q(now)).order_by("expires_at", "id")
             if connection.features.has_select_for_update_skip_locked:
                 candidates = candidates.select_for_update(skip_locked=True)
             # Which of them the public saw, by the public list's own rule, for their `ended` events.

@@ -43,6 +43,11 @@ def live_q(now: datetime) -> Q:
     return Q(status__in=ACTIVE_STATUSES, expires_at__gt=now)
 
 
+def unrecorded_expiry_q(now: datetime) -> Q:
+    """Read as expired but still stored as active: what the expiry job has yet to record."""
+    return Q(status__in=ACTIVE_STATUSES, expires_at__lte=now)
+
+
 def status_q(statuses: Iterable[str], now: datetime) -> Q:
     """Incidents whose effective status is one of `statuses` (none: no incident)."""
     condition = Q(pk__in=[])
@@ -50,7 +55,7 @@ def status_q(statuses: Iterable[str], now: datetime) -> Q:
         if status in ACTIVE_STATUSES:
             condition |= Q(status=status, expires_at__gt=now)
         elif status == Status.EXPIRED:
-            condition |= Q(status=Status.EXPIRED) | Q(status__in=ACTIVE_STATUSES, expires_at__lte=now)
+            condition |= Q(status=Status.EXPIRED) | unrecorded_expiry_q(now)
         else:
             condition |= Q(status=status)
     return condition
