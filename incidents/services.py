@@ -120,7 +120,8 @@ def incident_change_record(
 
     `audit.after` is the caller's: a value the touch computes (confidence) must come from `confidence_for`.
     """
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction: a failure here rolls the caller's change back too.
+    with transaction.atomic(savepoint=False):
         before = None if insert else events.seen(incident.pk, now=now)
         _touch(incident, now=now)
         incident.save(force_insert=insert)
