@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.db.models import BooleanField, Case, Value, When
 from django.dispatch import Signal
@@ -66,14 +67,16 @@ def classify(before: Seen | None, after: Seen) -> str | None:
 
 
 def _event(incident: Incident, event_type: str, now: datetime) -> IncidentEvent:
+    public = feature(incident, now=now)
     return IncidentEvent(
         incident=incident,
         type=event_type,
         kind=incident.kind,
         status=incident.status,
-        point=incident.point,
+        # The public, snapped point: feed areas and webhook areas are matched against what the public sees.
+        point=Point(*public["geometry"]["coordinates"], srid=4326),
         version=incident.version,
-        feature=feature(incident, now=now),
+        feature=public,
         created_at=now,
     )
 

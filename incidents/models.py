@@ -230,7 +230,7 @@ class IncidentEvent(models.Model):
     type = models.CharField(max_length=16, choices=EventType.choices)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices)
-    # The incident's stored point (the public Feature snaps it); areas are matched against it like the API does.
+    # The public, snapped point of the Feature (never the stored one): feed and webhook areas match against it.
     point = models.PointField(srid=4326)
     version = models.BigIntegerField()
     feature = models.JSONField()

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from incidents.models import Incident, Report
+from incidents.public.filters import step_start, within_bbox
 from incidents.public.status import live_q, published_q, status_q
 
 
@@ -35,11 +36,11 @@ def incidents_public(
     elif updated_since is None:
         queryset = queryset.filter(live_q(now))
     if updated_since is not None:
-        queryset = queryset.filter(updated_at__gte=updated_since)
+        queryset = queryset.filter(updated_at__gte=step_start(updated_since))
     if kinds:
         queryset = queryset.filter(kind__in=list(kinds))
     if bbox is not None:
-        queryset = queryset.filter(point__bboverlaps=bbox, point__intersects=bbox)
+        queryset = within_bbox(queryset, bbox)
     if after_id is not None:
         queryset = queryset.filter(pk__gt=after_id)
     return queryset.order_by("pk")

@@ -27,6 +27,7 @@ from incidents import selectors
 from incidents.api import etag, params
 from incidents.models import Incident
 from incidents.public.features import GEOJSON, dumps, features_page
+from incidents.public.filters import public_time_at_least, public_time_below
 from incidents.public.status import published_q
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -257,10 +258,11 @@ def items_queryset(*, bbox=None, when=None, now: datetime):
     )
     start, end = when
     condition = Q()
+    # Compared as the public, floored times (incidents/public/filters.py): no bound learns more than a Feature.
     if end is not None:
-        condition &= Q(first_reported_at__lte=end)
+        condition &= Q(first_reported_at__lt=public_time_below(end))
     if start is not None:
-        condition &= Q(expires_at__gte=start)
+        condition &= Q(expires_at__gte=public_time_at_least(start))
     return queryset.filter(condition)
 
 

@@ -25,12 +25,12 @@ from incidents.public.fields import Context, context, model_columns, properties
 GEOJSON = "application/geo+json"
 
 
-class _X(Func):
+class PointX(Func):
     template = "ST_X(%(expressions)s)"
     output_field = FloatField()
 
 
-class _Y(Func):
+class PointY(Func):
     template = "ST_Y(%(expressions)s)"
     output_field = FloatField()
 
@@ -45,7 +45,7 @@ def rows(queryset: QuerySet[Incident], *extra: str, with_stored: bool = False) -
 
     `with_stored` (PostgreSQL): also the columns that hold the stored Feature text (incidents/public/stored.py).
     """
-    queryset = queryset.annotate(lon=_X(F("point")), lat=_Y(F("point")))
+    queryset = queryset.annotate(lon=PointX(F("point")), lat=PointY(F("point")))
     if with_stored:
         queryset = queryset.annotate(**{name: RawSQL(column, ()) for name, column in stored.COLUMNS.items()})
     return queryset.values_list(*model_columns(), "lon", "lat", *extra, named=True)

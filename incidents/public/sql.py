@@ -24,25 +24,51 @@ from incidents.public.status import effective_status_sql
 # What math.radians multiplies by; PostgreSQL's radians() may differ in the last bit.
 DEG_TO_RAD = math.pi / 180
 
-# The public longitude and latitude over q (lon) and s (slat, lon_step).
-PUBLIC_LON = "round(round(q.lon / s.lon_step) * s.lon_step * 1e6::float8) / 1e6::float8"
-PUBLIC_LAT = "round(s.slat * 1e6::float8) / 1e6::float8"
-
 
 def float8(value: float) -> str:
     return f"'{float(value)!r}'::float8"
 
 
+# snap_lon_lat's steps, as SQL text over SQL expressions: each is written once and used both by the lateral
+# join of the list's queries and by the filters over a column (`public_lon_lat`).
+def _snapped_lat(lat: str, grid_m: float) -> str:
+    lat_step = float8(grid_m / METERS_PER_DEGREE_LAT)
+    return f"round({lat} / {lat_step}) * {lat_step}"
+
+
+def _lon_step(snapped_lat: str, grid_m: float) -> str:
+    return (
+        f"{float8(grid_m)} / ({float8(METERS_PER_DEGREE_LAT)} * greatest(cos({snapped_lat} * {float8(DEG_TO_RAD)}), "
+        "1e-6::float8))"
+    )
+
+
+def _lon(lon: str, lon_step: str) -> str:
+    return f"round(round({lon} / ({lon_step})) * ({lon_step}) * 1e6::float8) / 1e6::float8"
+
+
+def _lat(snapped_lat: str) -> str:
+    return f"round(({snapped_lat}) * 1e6::float8) / 1e6::float8"
+
+
+# The public longitude and latitude over q (lon) and s (slat, lon_step; see `snap_lateral`).
+PUBLIC_LON = _lon("q.lon", "s.lon_step")
+PUBLIC_LAT = _lat("s.slat")
+
+
+def public_lon_lat(lon: str, lat: str, grid_m: float) -> tuple[str, str]:
+    """The public longitude and latitude of a point given as two SQL expressions (for filters)."""
+    snapped = f"({_snapped_lat(lat, grid_m)})"
+    return _lon(lon, _lon_step(snapped, grid_m)), _lat(snapped)
+
+
 def snap_lateral(grid_m: float, now: str = "%s") -> str:
     """The lateral join giving s.slat, s.lon_step and s.eff for each row of q; `now` is SQL (a placeholder)."""
-    lat_step = float8(grid_m / METERS_PER_DEGREE_LAT)
     return f"""
         CROSS JOIN LATERAL (
-            SELECT l.slat,
-                   {float8(grid_m)} / ({float8(METERS_PER_DEGREE_LAT)}
-                       * greatest(cos(l.slat * {float8(DEG_TO_RAD)}), 1e-6::float8)) AS lon_step,
+            SELECT l.slat, {_lon_step("l.slat", grid_m)} AS lon_step,
                    {effective_status_sql("q.status", "q.expires_at", now)} AS eff
-            FROM (SELECT round(q.lat / {lat_step}) * {lat_step} AS slat) AS l
+            FROM (SELECT {_snapped_lat("q.lat", grid_m)} AS slat) AS l
         ) AS s
     """
 
