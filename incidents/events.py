@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.db import transaction
@@ -22,7 +23,7 @@ from django.dispatch import Signal
 
 from incidents.models import ENDED_STATUSES, EventType, Incident, IncidentEvent, Status
 from incidents.public.features import feature
-from incidents.public.status import live_q, published_q
+from incidents.public.status import is_published, live_q, published_q
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +36,9 @@ class Seen:
     """What the public sees of an incident at one moment."""
 
     listed: bool  # on the public live map: published under the policy, active and not past its expiry
+    published: bool  # public at all under the policy (ended ones too: the list shows them by status)
     status: str
-    lon: float
-    lat: float
+    feature: dict[str, Any]  # its public Feature, as anyone could read it then
 
 
 def seen(incident_id: int | None, *, now: datetime) -> Seen | None:
@@ -47,10 +48,34 @@ def seen(incident_id: int | None, *, now: datetime) -> Seen | None:
     listed = Case(
         When(published_q() & live_q(now), then=Value(True)), default=Value(False), output_field=BooleanField()
     )
-    row = Incident.objects.filter(pk=incident_id).annotate(listed=listed).values("listed", "status", "point").first()
-    if row is None:
+    published = Case(When(published_q(), then=Value(True)), default=Value(False), output_field=BooleanField())
+    incident = Incident.objects.filter(pk=incident_id).annotate(listed=listed, published=published).first()
+    if incident is None:
         return None
-    return Seen(listed=bool(row["listed"]), status=row["status"], lon=row["point"].x, lat=row["point"].y)
+    return Seen(
+        listed=bool(incident.listed),
+        published=bool(incident.published),
+        status=incident.status,
+        feature=feature(incident, now=now),
+    )
+
+
+def is_public_change(before: Seen | None, incident: Incident, *, now: datetime) -> bool:
+    """Whether saving `incident` as it is in memory changes anything the public can read: it becomes or stops
+    being public under the policy, or its public Feature differs (its `updated_at` aside, which the change
+    itself sets only when this is true). A private change takes no map version, so every public answer, its
+    ETag, the changes feed and the outbox stay exactly as they were."""
+    published = is_published(incident)
+    was_published = before is not None and before.published
+    if not published and not was_published:
+        return False
+    if before is None or published != was_published:
+        return True
+    return _but_updated_at(before.feature) != _but_updated_at(feature(incident, now=now))
+
+
+def _but_updated_at(public: dict[str, Any]) -> dict[str, Any]:
+    return {**public, "properties": {**public["properties"], "updated_at": None}}
 
 
 def classify(before: Seen | None, after: Seen) -> str | None:
@@ -61,20 +86,23 @@ def classify(before: Seen | None, after: Seen) -> str | None:
         return EventType.ENDED if after.status in ENDED_STATUSES else EventType.UNPUBLISHED
     if before.status == Status.UNVERIFIED and after.status == Status.VERIFIED:
         return EventType.VERIFIED
-    if (before.lon, before.lat) != (after.lon, after.lat):
+    if before.feature["geometry"] != after.feature["geometry"]:
         return EventType.MOVED
     return EventType.UPDATED
 
 
 def _event(incident: Incident, event_type: str, now: datetime) -> IncidentEvent:
     public = feature(incident, now=now)
+    lon, lat = public["geometry"]["coordinates"]
+    # Events are appended for public changes only, and every public change takes a version.
+    assert incident.version is not None, "a public event needs the version of its change"
     return IncidentEvent(
         incident=incident,
         type=event_type,
         kind=incident.kind,
         status=incident.status,
         # The public, snapped point: feed areas and webhook areas are matched against what the public sees.
-        point=Point(*public["geometry"]["coordinates"], srid=4326),
+        point=Point(lon, lat, srid=4326),
         version=incident.version,
         feature=public,
         created_at=now,

@@ -90,7 +90,8 @@ class Incident(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    version = models.BigIntegerField(default=0, unique=True)
+    # The map version of its last public change (the changes feed's order); none while nobody has seen it.
+    version = models.BigIntegerField(null=True, blank=True, default=None, unique=True)
 
     class Meta:
         indexes = [

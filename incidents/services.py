@@ -35,7 +35,7 @@ from incidents.models import (
     check_transition,
 )
 from incidents.photos import photo_clean
-from incidents.public.status import is_live, live_q, published_q, status_of, unrecorded_expiry_q
+from incidents.public.status import is_live, is_published, live_q, published_q, status_of, unrecorded_expiry_q
 from incidents.queue import enqueue_process_report
 
 logger = logging.getLogger(__name__)
@@ -92,12 +92,6 @@ def confidence_for(incident: Incident) -> float:
     return round(min(max(score, 0.0), 1.0), 2)
 
 
-def _touch(incident: Incident, *, now: datetime) -> None:
-    incident.confidence = confidence_for(incident)
-    incident.updated_at = now
-    incident.version = next_versions()
-
-
 @dataclass(frozen=True)
 class Audit:
     """The audit entry of a change: what was done, the values it changed before and after, by whom and why."""
@@ -112,20 +106,32 @@ class Audit:
 def incident_change_record(
     *, incident: Incident, now: datetime, insert: bool = False, audit: Audit | None = None
 ) -> Incident:
-    """Record a change made to `incident` in memory: recompute its confidence, set `updated_at` to `now`,
-    take a new map version, save it (insert it when `insert`), append the public event the change makes,
-    if any (incidents/events.py, which compares what the public saw before and after), and, given
-    `audit`, append its ModerationEvent. All in one transaction (the caller's, when there is one), so
-    no change of an incident is ever saved without its version, its event and its audit entry.
+    """Record a change made to `incident` in memory: recompute its confidence and save it (insert it when
+    `insert`); when the public can see the change (`events.is_public_change`: it becomes or stops being
+    public, or its public Feature differs), also set `updated_at` to `now`, take a new map version and
+    append the public event the change makes. Given `audit`, append its ModerationEvent. All in one
+    transaction (the caller's, when there is one), so no change is ever saved without its version, its
+    event and its audit entry.
 
-    `audit.after` is the caller's: a value the touch computes (confidence) must come from `confidence_for`.
+    A private change (a single report under `corroborated`, a burst check or a moderator's work on an
+    incident nobody can see) takes no version: every public answer, ETags included, stays byte for byte
+    the same (architecture §8.2).
+
+    `audit.after` is the caller's: a value this computes (confidence) must come from `confidence_for`.
     """
     # No savepoint inside the caller's transaction: a failure here rolls the caller's change back too.
     with transaction.atomic(savepoint=False):
         before = None if insert else events.seen(incident.pk, now=now)
-        _touch(incident, now=now)
+        incident.confidence = confidence_for(incident)
+        public = events.is_public_change(before, incident, now=now)
+        if public:
+            incident.version = next_versions()
+        if public or not is_published(incident):
+            # Unseen while unpublished; on a published incident it moves with what the public sees only.
+            incident.updated_at = now
         incident.save(force_insert=insert)
-        events.record(incident=incident, before=before, now=now)
+        if public:
+            events.record(incident=incident, before=before, now=now)
         if audit is not None:
             incident_audit_record(
                 incident=incident,
@@ -562,7 +568,8 @@ def incidents_expire(*, now: datetime | None = None, batch_size: int = 500) -> i
 
     Reads go through the index on `expires_at` that covers active incidents only, so the cost
     follows the rows ended, not the size of the table. Public reads already treat these incidents
-    as ended; this gives them their status, version and audit entry.
+    as ended; this gives them their status and audit entry, and those the public saw a version and an
+    `ended` event.
     """
     now = now or timezone.now()
     total = 0
@@ -576,14 +583,17 @@ def incidents_expire(*, now: datetime | None = None, batch_size: int = 500) -> i
             batch = list(candidates.annotate(public=public)[:batch_size])
             if not batch:
                 break
-            top = next_versions(len(batch))
+            # Only what the public saw takes a version (its tombstone on the changes feed); the rest ends unseen.
+            seen = [incident for incident in batch if getattr(incident, "public", False)]
+            top = next_versions(len(seen)) if seen else 0
+            for offset, incident in enumerate(seen):
+                incident.version = top - len(seen) + 1 + offset
             audit = []
-            for offset, incident in enumerate(batch):
+            for incident in batch:
                 before = incident.status
                 check_transition(before, Status.EXPIRED)
                 incident.status = Status.EXPIRED
                 incident.updated_at = now
-                incident.version = top - len(batch) + 1 + offset
                 incident.confidence = confidence_for(incident)
                 audit.append(
                     ModerationEvent(

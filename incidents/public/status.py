@@ -61,6 +61,16 @@ def status_q(statuses: Iterable[str], now: datetime) -> Q:
     return condition
 
 
+def is_published(incident: Incident, policy: str | None = None) -> bool:
+    """`published_q` for an incident in memory (a change about to be saved); tests hold the two together."""
+    policy = policy or conf.publish_policy()
+    if policy == "open":
+        return True
+    if policy == "moderated":
+        return incident.verified_at is not None
+    return incident.verified_at is not None or incident.reporters >= conf.corroboration_reporters()
+
+
 def published_q(policy: str | None = None) -> Q:
     """Which incidents the public may see at all, under PUBLISH_POLICY (architecture §3)."""
     policy = policy or conf.publish_policy()

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from incidents import mapversion, services
@@ -251,9 +252,11 @@ def test_the_whole_map_is_built_once_per_map_version(
     with django_capture_on_commit_callbacks(execute=True):
         bump(incident, note="otra vez")
     assert api.get("/api/v1/incidents").json()["features"][0]["properties"]["note"] == "otra vez"
-    # A viewport (bbox) is not kept: each is built from the database.
-    with django_assert_num_queries(1):
+    # A viewport (bbox) is not kept: each is built from the database (SpatiaLite first snaps the candidates'
+    # points in Python, in a query of its own).
+    with CaptureQueriesContext(connection) as queries:
         assert api.get("/api/v1/incidents", {"bbox": "-68,10,-66,11"}).status_code == 200
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
 
 
 def test_a_first_call_on_an_empty_map_gives_a_cursor_at_the_current_version(api, django_capture_on_commit_callbacks):
