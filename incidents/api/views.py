@@ -89,6 +89,7 @@ class ReportCreateApi(APIView):
     @schema.report_create
     @extend_schema(request={"application/json": InputSerializer, "multipart/form-data": InputSerializer})
     def post(self, request: Request) -> Response:
+        abuse.same_origin_guard(request)  # before the body is read, counted or kept
         # The upload handler may refuse a body too large to keep in memory: a DomainError, answered 413.
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -305,6 +306,7 @@ class IncidentVoteApi(APIView):
     @schema.incident_vote
     @extend_schema(request=InputSerializer)
     def post(self, request: Request, incident_id: int) -> HttpResponse:
+        abuse.same_origin_guard(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         abuse.vote_guard(request, device=serializer.validated_data["device"])
