@@ -43,7 +43,8 @@ logger = logging.getLogger(__name__)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# The form/JSON field that people never see and so never fill; bots that fill every field do.
+# The HTML form's field that people never see and so never fill; bots that fill every field do. Not in the JSON
+# API: a client generated from its schema fills every field it is told of, and would lose its reports.
 HONEYPOT_FIELD = "website"
 
 # A day's secret outlives its day by this much, for requests in flight at midnight and clock skew between
@@ -336,11 +337,12 @@ def vote_guard(request: HttpRequest, *, device: str | None) -> str | None:
 
 
 def honeypot_tripped(value: object) -> bool:
-    """True when the hidden `website` field was filled in: a bot. The caller answers as if the report
-    had been accepted and keeps nothing, so the bot learns nothing to adapt to."""
+    """True when the HTML form's hidden `website` field was filled in: most likely a bot. The caller keeps
+    the report as `spam` (never processed, never public; moderators can still read it) and answers as for
+    any report, so nothing sent is lost and the bot learns nothing to adapt to."""
     if value is None or not str(value).strip():
         return False
-    logger.info("honeypot field filled in; the submission was answered and dropped")
+    logger.info("honeypot field filled in; the report is kept as spam")
     return True
 
 

@@ -84,7 +84,6 @@ class ReportCreateApi(APIView):
         description = serializers.CharField(required=False, allow_blank=True, max_length=500, trim_whitespace=True)
         device = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
         photo = serializers.FileField(required=False, allow_null=True, allow_empty_file=True, use_url=False)
-        website = serializers.CharField(required=False, allow_blank=True, allow_null=True)  # the honeypot
 
     @schema.report_create
     @extend_schema(request={"application/json": InputSerializer, "multipart/form-data": InputSerializer})
@@ -95,9 +94,6 @@ class ReportCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         network_key = abuse.report_guard(request, device=data.get("device"), client_id=data["client_id"])
-        if abuse.honeypot_tripped(data.get(abuse.HONEYPOT_FIELD)):
-            # A bot: the answer looks like any other and nothing is kept.
-            return self._answer(request, report_id=uuid.uuid4(), client_id=data["client_id"], state="received")
         report, created = services.report_submit(
             client_id=data["client_id"],
             kind=data["kind"],

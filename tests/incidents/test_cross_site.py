@@ -1,4 +1,4 @@
-"""Cross-site writes are refused (issue 14, finding 4).
+"""Cross-site writes are refused (issue 14, finding 4) and the honeypot is the HTML form's alone (finding 9).
 
 A page of another site can make its visitors' browsers post to the API; the browser says so in Sec-Fetch-Site
 and Origin, which no page can set. Native clients send neither and keep working.
@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from PIL import Image
 from rest_framework.test import APIClient
 
-from incidents.models import Report
+from incidents import services
+from incidents.models import Incident, Report
 from tests.factories import CARACAS, IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -177,3 +180,61 @@ def test_behind_the_proxy_our_https_origin_is_our_own(api, settings):
     assert own.status_code == 201, own.content
     assert_cross_site(post_json(api, report_body(), {**headers, "HTTP_ORIGIN": "http://map.example.org"}))
     assert Report.objects.count() == 1
+
+
+# --- the honeypot: the HTML form's alone ----------------------------------------------------------
+
+
+def test_the_published_schema_has_no_honeypot(api):
+    response = api.get("/api/v1/schema", {"format": "json"})
+    assert response.status_code == 200
+    document = response.json()
+    report_input = document["components"]["schemas"]["ReportInputRequest"]
+    assert "client_id" in report_input["properties"]
+    assert "website" not in json.dumps(document)
+
+
+def test_a_json_report_that_fills_website_is_kept_and_processed_like_any_other(api):
+    response = post_json(api, report_body(website="https://example.org"), {})
+    assert response.status_code == 201, response.content
+    status = api.get(response.json()["status_url"])
+    assert status.status_code == 200
+    assert status.json()["state"] == "received"
+    report = services.report_process(report_id=response.json()["id"])
+    assert report is not None and report.state == "processed" and report.incident_id is not None
+
+
+def form_post(client: Client, **fields):
+    page = client.get("/report").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    client_id = re.search(r'name="client_id" value="([^"]+)"', page).group(1)
+    data = {"csrfmiddlewaretoken": token, "client_id": client_id, "when": "0", **fields}
+    return client.post("/report", data, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin"), client_id
+
+
+def test_a_form_post_with_the_honeypot_filled_is_kept_as_spam_and_never_placed():
+    client = Client(enforce_csrf_checks=True)
+    response, client_id = form_post(
+        client, kind="checkpoint", place="10.4806, -66.9036", description="Dos guardias", website="http://spam"
+    )
+    assert response.status_code == 303
+    report = Report.objects.get()
+    assert str(report.client_id) == client_id
+    assert (report.state, report.channel, report.description) == ("spam", "web", "Dos guardias")
+    assert response["Location"] == f"/report/status/{report.pk}?sent=1"
+    # The worker leaves it alone, and its status page says what became of it.
+    services.report_process(report_id=report.pk)
+    report.refresh_from_db()
+    assert report.state == "spam" and report.incident_id is None
+    assert Incident.objects.count() == 0
+    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert "kept for moderators to review" in page.content.decode()
+    assert client.get(f"/api/v1/reports/{report.pk}").json()["state"] == "spam"
+
+
+def test_a_form_post_with_an_empty_honeypot_is_a_report_like_any_other():
+    client = Client(enforce_csrf_checks=True)
+    response, _client_id = form_post(client, kind="checkpoint", place="10.4806, -66.9036", website="")
+    assert response.status_code == 303
+    assert Report.objects.get().state == "received"
