@@ -9,7 +9,8 @@ or handed to a task.
 Redis unreachable: everything here fails open. A person reporting is never refused because Redis is down
 (architecture §4); there is then no hash, no count and no burst signal.
 
-Entry points for views: `report_guard`, `vote_guard` (raise `RateLimited`) and `honeypot_tripped`.
+Entry points for views: `same_origin_guard` (raises `CrossSiteRefused`), `report_guard`, `vote_guard` (raise
+`RateLimited`) and `honeypot_tripped`.
 Entry points for services: `report_network_remember`, `report_network_take`, `burst_observe`.
 """
 
@@ -26,6 +27,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 import redis
 from django.http import HttpRequest
@@ -41,7 +43,8 @@ logger = logging.getLogger(__name__)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# The form/JSON field that people never see and so never fill; bots that fill every field do.
+# The HTML form's field that people never see and so never fill; bots that fill every field do. Not in the JSON
+# API: a client generated from its schema fills every field it is told of, and would lose its reports.
 HONEYPOT_FIELD = "website"
 
 # A day's secret outlives its day by this much, for requests in flight at midnight and clock skew between
@@ -65,6 +68,69 @@ class RateLimited(DomainError):
     def __init__(self, *, retry_after: int, detail: str):
         super().__init__("throttled", detail, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+
+
+class CrossSiteRefused(DomainError):
+    """A browser said that this write comes from a page of another site: answered 403 `cross_site`."""
+
+    status_code = 403
+
+
+# --- cross-site writes -----------------------------------------------------------------------------
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_tuple(value: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if not parts.hostname or scheme not in _DEFAULT_PORTS:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+
+
+def _is_own_origin(request: HttpRequest, origin: str) -> bool:
+    # As the request sees itself: is_secure() follows SECURE_PROXY_SSL_HEADER behind the proxy, get_host()
+    # the Host header nginx passes on (checked against ALLOWED_HOSTS).
+    scheme = "https" if request.is_secure() else "http"
+    own = _origin_tuple(f"{scheme}://{request.get_host()}")
+    return own is not None and _origin_tuple(origin) == own
+
+
+def same_origin_guard(request: HttpRequest) -> None:
+    """Refuse a write that a browser says comes from another site's page (architecture §8.3).
+
+    A page anywhere can make its visitors' browsers post to us (an auto-submitted form, a no-cors fetch),
+    each from a real network of its own; browsers say so in headers no page can set. Refused when
+    `Sec-Fetch-Site` is `cross-site` or `same-site` (no sibling site of ours writes here), or when `Origin`
+    is another origin, or `null` (a sandboxed frame, a file:// page) without `Sec-Fetch-Site: same-origin`:
+    our own scripts send their real origin. A request with neither header (a native app, curl, a gateway)
+    is not a browser's and passes: this guard is about borrowed visitors, not about who the client is.
+    Call it before anything is parsed, counted or stored, so that a foreign page cannot spend a visitor's
+    rate limit either.
+    """
+    fetch_site = (request.META.get("HTTP_SEC_FETCH_SITE") or "").strip().lower()
+    origin = request.META.get("HTTP_ORIGIN")
+    if fetch_site in ("cross-site", "same-site"):
+        refused = True
+    elif origin is None:
+        refused = False
+    elif origin.strip() == "null":
+        refused = fetch_site != "same-origin"
+    else:
+        refused = not _is_own_origin(request, origin.strip())
+    if refused:
+        raise CrossSiteRefused(
+            "cross_site",
+            gettext(
+                "This was sent from a page of another website, so it was refused. "
+                "Report and vote from this site's own pages or app."
+            ),
+        )
 
 
 # --- the client's address ------------------------------------------------------------------------
@@ -271,11 +337,12 @@ def vote_guard(request: HttpRequest, *, device: str | None) -> str | None:
 
 
 def honeypot_tripped(value: object) -> bool:
-    """True when the hidden `website` field was filled in: a bot. The caller answers as if the report
-    had been accepted and keeps nothing, so the bot learns nothing to adapt to."""
+    """True when the HTML form's hidden `website` field was filled in: most likely a bot. The caller keeps
+    the report as `spam` (never processed, never public; moderators can still read it) and answers as for
+    any report, so nothing sent is lost and the bot learns nothing to adapt to."""
     if value is None or not str(value).strip():
         return False
-    logger.info("honeypot field filled in; the submission was answered and dropped")
+    logger.info("honeypot field filled in; the report is kept as spam")
     return True
 
 

@@ -203,6 +203,7 @@ def report_submit(
     device: str | None = None,
     photo: File | None = None,
     network_key: str | None = None,
+    spam: bool = False,
     now: datetime | None = None,
 ) -> tuple[Report, bool]:
     """Accept one report, or return the one already accepted under the same `client_id`.
@@ -213,7 +214,8 @@ def report_submit(
     enqueued after commit; if the broker is down the sweeper picks the report up later.
     A photo is re-encoded with no metadata at all (architecture §6.3) and stored only with a new report.
     `network_key` (from `abuse.report_guard`) waits in Redis, never in the database, for the worker's
-    burst check. Returns (report, created).
+    burst check. `spam` (the HTML form's honeypot was filled) keeps the report as `spam` for moderators,
+    never processed nor public, and purged like any report without an incident. Returns (report, created).
     """
     now = now or timezone.now()
     existing = Report.objects.filter(client_id=client_id).first()
@@ -279,6 +281,7 @@ def report_submit(
         channel=channel,
         reporter_key=device_key(device),
         photo=photo_file,
+        state=ReportState.SPAM if spam else ReportState.RECEIVED,
     )
     try:
         with transaction.atomic():
@@ -294,6 +297,8 @@ def report_submit(
         report.photo.delete(save=False)
         raise
 
+    if spam:
+        return report, True
     abuse.report_network_remember(report_id=report.pk, network_key=network_key)
     transaction.on_commit(lambda: enqueue_process_report(report.pk))
     return report, True

@@ -176,9 +176,7 @@ def _submit(request: HttpRequest, form: ReportForm) -> HttpResponse | None:
     except abuse.RateLimited as exc:
         form.add_error(None, exc.detail)
         return None
-    if abuse.honeypot_tripped(data.get(abuse.HONEYPOT_FIELD)):
-        # Answer as if all went well and keep nothing.
-        return HttpResponseRedirect(reverse("report-status", args=[uuid.uuid4()]) + "?sent=1", status=303)
+    spam = abuse.honeypot_tripped(data.get(abuse.HONEYPOT_FIELD))
     try:
         report, _created = services.report_submit(
             client_id=data["client_id"],
@@ -191,7 +189,8 @@ def _submit(request: HttpRequest, form: ReportForm) -> HttpResponse | None:
             channel="web",
             device=device,
             photo=data.get("photo"),
-            network_key=network_key,
+            network_key=None if spam else network_key,
+            spam=spam,
         )
     except DomainError as exc:
         field = exc.field if exc.field in form.fields else ("place" if exc.field == "location" else None)

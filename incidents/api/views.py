@@ -84,19 +84,16 @@ class ReportCreateApi(APIView):
         description = serializers.CharField(required=False, allow_blank=True, max_length=500, trim_whitespace=True)
         device = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
         photo = serializers.FileField(required=False, allow_null=True, allow_empty_file=True, use_url=False)
-        website = serializers.CharField(required=False, allow_blank=True, allow_null=True)  # the honeypot
 
     @schema.report_create
     @extend_schema(request={"application/json": InputSerializer, "multipart/form-data": InputSerializer})
     def post(self, request: Request) -> Response:
+        abuse.same_origin_guard(request)  # before the body is read, counted or kept
         # The upload handler may refuse a body too large to keep in memory: a DomainError, answered 413.
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         network_key = abuse.report_guard(request, device=data.get("device"), client_id=data["client_id"])
-        if abuse.honeypot_tripped(data.get(abuse.HONEYPOT_FIELD)):
-            # A bot: the answer looks like any other and nothing is kept.
-            return self._answer(request, report_id=uuid.uuid4(), client_id=data["client_id"], state="received")
         report, created = services.report_submit(
             client_id=data["client_id"],
             kind=data["kind"],
@@ -305,6 +302,7 @@ class IncidentVoteApi(APIView):
     @schema.incident_vote
     @extend_schema(request=InputSerializer)
     def post(self, request: Request, incident_id: int) -> HttpResponse:
+        abuse.same_origin_guard(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         abuse.vote_guard(request, device=serializer.validated_data["device"])

@@ -381,6 +381,7 @@ async function vote(id, stillThere, msg, buttons) {
       headers: { "Content-Type": "application/json", Accept: "application/geo+json, application/json" },
       body: JSON.stringify({ still_there: stillThere, device: deviceToken() }),
       credentials: "same-origin",
+      referrerPolicy: "origin", // a real Origin, not null, for browsers without Sec-Fetch-Site (see queue.js)
     });
     if (response.status === 201) {
       put(response.body);

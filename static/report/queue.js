@@ -54,7 +54,9 @@
      (offline, 429, 5xx), or {rejected: detail} when the server refused it (4xx: the user fixes or discards). */
   function send(item) {
     var request = body(item);
-    return fetch(ENDPOINT, { method: "POST", body: request.body, headers: request.headers, credentials: "omit", cache: "no-store" })
+    // referrerPolicy "origin": under the site's no-referrer policy a browser without Sec-Fetch-Site would say
+    // Origin: null, which the server refuses as a foreign page's; the request only ever goes to our own origin.
+    return fetch(ENDPOINT, { method: "POST", body: request.body, headers: request.headers, credentials: "omit", cache: "no-store", referrerPolicy: "origin" })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
           if (response.status === 200 || response.status === 201) {

@@ -103,11 +103,13 @@ def test_a_form_without_a_location_is_shown_again_with_the_reason(client):
     assert Report.objects.count() == 0
 
 
-def test_the_honeypot_answers_like_success_and_keeps_nothing(client):
+def test_the_honeypot_answers_like_success_and_keeps_the_report_as_spam(client):
     page = client.get("/report").content.decode()
     response = client.post("/report", form_data(page, kind="checkpoint", place="Petare", website="http://spam"))
     assert response.status_code == 303
-    assert Report.objects.count() == 0
+    report = Report.objects.get()
+    assert report.state == "spam"
+    assert response["Location"] == f"/report/status/{report.pk}?sent=1"
 
 
 def test_the_status_page_shows_the_state_and_lets_a_phone_vote(client):
