@@ -245,8 +245,12 @@ def report_status_vote(request: HttpRequest, report_id: uuid.UUID) -> HttpRespon
 
 @require_GET
 def quick_exit(request: HttpRequest) -> HttpResponse:
-    """A neutral page with nothing of this service on it, for the quick-exit control."""
-    return render(request, "incidents/exit.html")
+    """A neutral page with nothing of this service on it, for the quick-exit control. Fetched from the
+    network, it also asks the browser to drop this site's HTTP cache and cookies (the page's script has
+    erased its storage, keeping this page for offline exits)."""
+    response = render(request, "incidents/exit.html")
+    response["Clear-Site-Data"] = '"cache", "cookies"'
+    return response
 
 
 @require_GET

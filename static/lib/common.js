@@ -45,15 +45,73 @@ export function ago(ms, style = "long") {
   return format.format(Math.round(seconds / 86400), "day");
 }
 
-/** This browser's random device token, made once and kept: votes and reports carry it (never an identity). */
+const TOKEN_KEY = "alc_device";
+const OUTBOX_DB = "alcabala"; // static/report/queue.js's database
+
+/** This browser's random device token for today (UTC): votes and reports carry it, never an identity. A new
+ * one is made each day, so that a token found on a seized phone matches one day's reports at most. */
 export function deviceToken() {
-  let token = localStorage.getItem("alc_device");
-  if (!token) {
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    localStorage.setItem("alc_device", token);
+  const today = new Date().toISOString().slice(0, 10);
+  let kept = null;
+  try {
+    kept = JSON.parse(localStorage.getItem(TOKEN_KEY) || "null");
+  } catch {
+    kept = null; // an older plain token, or garbage: replaced below
   }
+  if (kept && kept.day === today && typeof kept.token === "string") return kept.token;
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  localStorage.setItem(TOKEN_KEY, JSON.stringify({ token, day: today }));
   return token;
+}
+
+/** Erase what this site keeps on the phone: the device token and every stored value, the outbox of unsent
+ * reports, and every cached response but the neutral exit page (kept so that the quick exit still works
+ * offline). Resolves when done; a caller in a hurry navigates away without waiting. */
+export function forgetEverything() {
+  try {
+    localStorage.clear();
+    sessionStorage.clear();
+  } catch {
+    // storage disabled: nothing was kept there
+  }
+  const work = [];
+  if (window.indexedDB) {
+    work.push(new Promise((resolve) => {
+      const request = indexedDB.deleteDatabase(OUTBOX_DB);
+      request.onsuccess = request.onerror = request.onblocked = resolve; // blocked: deleted once the page goes
+    }));
+  }
+  if (window.caches) {
+    work.push(caches.keys().then((names) => Promise.all(names.map(async (name) => {
+      const cache = await caches.open(name);
+      const requests = await cache.keys();
+      await Promise.all(requests.filter((r) => new URL(r.url).pathname !== "/exit").map((r) => cache.delete(r)));
+    }))));
+  }
+  return Promise.allSettled(work);
+}
+
+/** The quick-exit control (templates/base.html) and a double Escape: `before()` runs (the report page empties
+ * its form), what the phone keeps is erased, and the page and its history entry are replaced by the neutral
+ * exit page, within a moment whatever the erasing does (what it started goes on after the page is gone). */
+export function setUpQuickExit(before = () => {}) {
+  const link = document.getElementById("quick-exit");
+  if (!link) return;
+  const leave = () => location.replace(link.href);
+  const quickExit = (event) => {
+    if (event) event.preventDefault();
+    before();
+    Promise.race([forgetEverything(), new Promise((resolve) => setTimeout(resolve, 300))]).then(leave, leave);
+  };
+  link.addEventListener("click", quickExit);
+  let lastEscape = 0;
+  addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const now = Date.now();
+    if (now - lastEscape < 800) quickExit();
+    lastEscape = now;
+  });
 }
 
 /** fetch(), then the body read as JSON: {status, ok, headers, body}, body null when it is not JSON (a 304, an

@@ -2,10 +2,11 @@
  * User text (place, note) only ever reaches the page through textContent. The route check (route.js) is loaded on
  * the first tap on "Route" and works the map only through `routeHost` below. */
 /* global L, Supercluster */
-import { LANG, ago, deviceToken, el, fmt, requestJson, strings } from "../lib/common.js";
+import { LANG, ago, deviceToken, el, fmt, requestJson, setUpQuickExit, strings } from "../lib/common.js";
 
 const box = document.getElementById("map");
 const T = strings("i18n");
+setUpQuickExit();
 const KINDS = ["checkpoint", "roadblock", "militia", "hazard"];
 const ENDED = new Set(["cleared", "expired", "rejected"]);
 const styles = getComputedStyle(document.documentElement);

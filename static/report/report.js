@@ -1,7 +1,7 @@
 /* The report page, enhanced: position from the phone, a pin on a map, and an outbox that survives
    being offline. Without this script the same form still posts to /report. */
 /* global L -- Leaflet, loaded only when the map is asked for (see "pick" below) */
-import { button, deviceToken, fmt, strings } from "../lib/common.js";
+import { button, deviceToken, fmt, setUpQuickExit, strings } from "../lib/common.js";
 
 const Q = self.AlcQueue; // queue.js, a classic script: the service worker loads it too
 const T = strings("i18n");
@@ -261,20 +261,8 @@ addEventListener("offline", showConnection);
 document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && flush());
 setInterval(() => navigator.onLine && flush(), 30000);
 
-// --- quick exit: replace this page and its history entry with a neutral one ---------------------
-function quickExit(event) {
-  if (event) event.preventDefault();
-  resetForm();
-  location.replace($("quick-exit").href);
-}
-$("quick-exit").addEventListener("click", quickExit);
-let lastEscape = 0;
-addEventListener("keydown", (event) => {
-  if (event.key !== "Escape") return;
-  const now = Date.now();
-  if (now - lastEscape < 800) quickExit();
-  lastEscape = now;
-});
+// --- quick exit: the form is emptied first -------------------------------------------------------------
+setUpQuickExit(resetForm);
 
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});

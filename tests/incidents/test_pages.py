@@ -154,8 +154,11 @@ def test_the_service_worker_is_served_for_the_whole_site(client):
 
 
 def test_the_quick_exit_page_carries_nothing_of_this_service(client):
-    html = client.get("/exit").content.decode()
+    response = client.get("/exit")
+    html = response.content.decode()
     assert "Alcabala" not in html and "report" not in html.lower()
+    # Fetched from the network, it has the browser drop this site's HTTP cache and cookies too.
+    assert response["Clear-Site-Data"] == '"cache", "cookies"'
 
 
 def test_a_photo_sent_with_the_form_is_stored_clean(browser_client, settings, tmp_path):
