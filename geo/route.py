@@ -19,19 +19,25 @@ from __future__ import annotations
 
 import json
 import math
+import struct
+import sys
+from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import Element, ParseError
+from xml.parsers import expat
 
-from defusedxml import ElementTree as SafeElementTree
-from defusedxml.common import DefusedXmlException
-from django.contrib.gis.geos import LineString
+from django.contrib.gis.geos import GEOSGeometry, LineString
 from django.utils.translation import gettext as _
 
+from config import parsers
 from incidents.errors import DomainError
 
 MAX_VERTICES = 500
-MAX_GPX_POINTS = 100_000
+# A track of 20,000 points is over five hours at a point a second; reading and simplifying it takes some
+# tens of milliseconds. Past either bound the file is refused while it is read, not after.
+MAX_GPX_POINTS = 20_000
+MAX_GPX_ELEMENTS = 150_000  # every element counts (a point's ele, time, extensions...), so junk cannot hide
+SIMPLIFY_CHUNK = 1024  # points per piece when simplifying (see `simplify`)
 MIN_CORRIDOR_M = 10
 MAX_CORRIDOR_M = 5_000
 DEFAULT_CORRIDOR_M = 300
@@ -101,12 +107,14 @@ def _reject_constant(name: str) -> float:
 
 
 def load_json(data: bytes | str) -> object:
-    """JSON text, refusing NaN and Infinity (which Python's parser would otherwise accept)."""
+    """JSON text, refusing NaN and Infinity (which Python's parser would otherwise accept) and deep nesting."""
     try:
-        return json.loads(data, parse_constant=_reject_constant)
+        return parsers.loads(data, parse_constant=_reject_constant)
     except RouteError:
         raise
-    except (ValueError, RecursionError) as exc:
+    except parsers.JSONTooDeep as exc:
+        raise RouteError("too_deep", parsers.too_deep_error(exc.limit).detail) from None
+    except ValueError as exc:
         raise RouteError("invalid_json", _("The body is not valid JSON: %(error)s") % {"error": exc}) from None
 
 
@@ -120,10 +128,10 @@ def _position(raw: object, number: int) -> Position:
                 _("Position %(n)s of the route is not [longitude, latitude] numbers: %(value)s.")
                 % {"n": number, "value": json.dumps(raw)[:80]}
             )
-    try:
-        return _checked(float(lon), float(lat), number)
-    except OverflowError:  # an integer too large for a float
-        raise _invalid(_("Position %(n)s of the route is not a finite number.") % {"n": number}) from None
+    x, y = parsers.finite_float(lon), parsers.finite_float(lat)
+    if x is None or y is None:  # an integer too large for a float
+        raise _invalid(_("Position %(n)s of the route is not a finite number.") % {"n": number})
+    return _checked(x, y, number)
 
 
 def _checked(lon: float, lat: float, number: int) -> Position:
@@ -199,40 +207,63 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _gpx_points(root: Element, parent: str, child: str) -> list[Element]:
-    return [
-        point
-        for container in root.iter()
-        if _local(container.tag) == parent
-        for point in container.iter()
-        if _local(point.tag) == child
-    ]
+class _GpxReader:
+    """Track and route points, read as the parser streams: the file is refused at the first point or element
+    past its bound. No DTD, entity or external reference is accepted (defusedxml's rules, on expat itself:
+    ElementTree's Python handlers cost three times as much per element)."""
+
+    def __init__(self) -> None:
+        self.track: list[tuple[str | None, str | None]] = []
+        self.route: list[tuple[str | None, str | None]] = []
+        self.elements = 0
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        self.elements += 1
+        if self.elements > MAX_GPX_ELEMENTS:
+            detail = _("The GPX file holds more than %(max)s elements; send the track alone, without extras.")
+            raise RouteError("too_many_points", detail % {"max": f"{MAX_GPX_ELEMENTS:,}"}, status_code=413)
+        local = _local(name)
+        if self.elements == 1 and local != "gpx":
+            raise RouteError("invalid_gpx", _("This is not a GPX file: its root element is not <gpx>."))
+        if local in ("trkpt", "rtept"):
+            (self.track if local == "trkpt" else self.route).append((attrs.get("lon"), attrs.get("lat")))
+            if len(self.track) + len(self.route) > MAX_GPX_POINTS:
+                detail = _(
+                    "The GPX file holds more than %(max)s points; send a shorter track, or one recorded less often."
+                )
+                raise RouteError("too_many_points", detail % {"max": f"{MAX_GPX_POINTS:,}"}, status_code=413)
+
+    @staticmethod
+    def forbidden(*args: object) -> None:
+        raise RouteError("invalid_gpx", _("The GPX file declares a DTD or entities, which are not accepted."))
+
+    def parse(self, data: bytes | str) -> None:
+        parser = expat.ParserCreate(namespace_separator="}")
+        parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        parser.StartElementHandler = self.start
+        parser.StartDoctypeDeclHandler = self.forbidden
+        parser.EntityDeclHandler = self.forbidden
+        parser.UnparsedEntityDeclHandler = self.forbidden
+        parser.ExternalEntityRefHandler = self.forbidden  # type: ignore[assignment]
+        try:
+            parser.Parse(data, True)
+        except expat.ExpatError as exc:
+            detail = _("The GPX file is not well-formed XML: %(error)s") % {"error": exc}
+            raise RouteError("invalid_gpx", detail) from None
 
 
 def route_from_gpx(data: bytes | str) -> Route:
     """A Route from GPX 1.0 or 1.1 text: its tracks' points, or else its route's; simplified to fit."""
-    try:
-        root = SafeElementTree.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException:
-        raise RouteError("invalid_gpx", _("The GPX file declares a DTD or entities, which are not accepted.")) from None
-    except (ParseError, ValueError) as exc:
-        raise RouteError("invalid_gpx", _("The GPX file is not well-formed XML: %(error)s") % {"error": exc}) from None
-    if _local(root.tag) != "gpx":
-        raise RouteError("invalid_gpx", _("This is not a GPX file: its root element is not <gpx>."))
-    elements = _gpx_points(root, "trkseg", "trkpt") or _gpx_points(root, "rte", "rtept")
-    if not elements:
+    reader = _GpxReader()
+    reader.parse(data)
+    raw = reader.track or reader.route
+    if not raw:
         raise RouteError("invalid_gpx", _("The GPX file holds no track (trkpt) or route (rtept) points."))
-    if len(elements) > MAX_GPX_POINTS:
-        raise RouteError(
-            "invalid_gpx",
-            _("The GPX file holds %(n)s points; the limit is %(max)s.")
-            % {"n": f"{len(elements):,}", "max": f"{MAX_GPX_POINTS:,}"},
-        )
     positions = []
-    for number, element in enumerate(elements, start=1):
+    for number, (raw_lon, raw_lat) in enumerate(raw, start=1):
         try:
-            lon, lat = float(element.attrib["lon"]), float(element.attrib["lat"])
-        except (KeyError, ValueError):
+            lon, lat = float(raw_lon), float(raw_lat)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
             raise RouteError(
                 "invalid_gpx",
                 _("Point %(n)s of the GPX file has no numeric lat and lon attributes.") % {"n": number},
@@ -243,7 +274,7 @@ def route_from_gpx(data: bytes | str) -> Route:
             raise RouteError("invalid_gpx", exc.detail) from None
     points = _distinct(positions)
     simplified, tolerance = simplify(points, MAX_VERTICES)
-    return Route(points=tuple(simplified), source_points=len(elements), tolerance_m=tolerance, kind="gpx")
+    return Route(points=tuple(simplified), source_points=len(raw), tolerance_m=tolerance, kind="gpx")
 
 
 def route_from_body(data: bytes, content_type: str) -> Route:
@@ -284,21 +315,34 @@ def _scale(points: tuple[Position, ...] | list[Position]) -> float:
 
 
 def simplify(points: tuple[Position, ...], limit: int) -> tuple[list[Position], float]:
-    """At most `limit` points, with the smallest Douglas-Peucker tolerance (in metres, within 1%) that fits."""
+    """At most `limit` points, with the smallest Douglas-Peucker tolerance (in metres, within 1%) that fits.
+
+    The line is simplified in pieces of SIMPLIFY_CHUNK points, each keeping its two ends: Douglas-Peucker
+    takes time quadratic in its input on an almost straight line (GEOS spent over 500 ms on one 20,000-point
+    track), and in pieces that is bounded by the piece's size. Every piece stays within the tolerance, so
+    the whole line does too.
+    """
     if len(points) <= limit:
         return list(points), 0.0
     scale = _scale(points) * 111_320.0
-    local = LineString([(lon * scale, lat * 111_320.0) for lon, lat in points])
+    local = [(lon * scale, lat * 111_320.0) for lon, lat in points]
+    step = SIMPLIFY_CHUNK - 1
+    pieces = [_line(local[i : i + SIMPLIFY_CHUNK]) for i in range(0, len(local) - 1, step)]
 
-    def fit(tolerance: float) -> list[tuple[float, float]] | None:
-        simplified = local.simplify(tolerance, preserve_topology=False)
-        if not isinstance(simplified, LineString):  # a line never simplifies to less than its two ends
-            return None
-        coords = simplified.coords
-        return [(c[0], c[1]) for c in coords] if len(coords) <= limit else None
+    def fit(tolerance: float) -> list[LineString] | None:
+        simplified: list[LineString] = []
+        for piece in pieces:
+            line = piece.simplify(tolerance, preserve_topology=False)
+            if not isinstance(line, LineString):  # a piece keeps its two ends
+                return None
+            simplified.append(line)
+        kept = sum(piece.num_points for piece in simplified) - len(simplified) + 1  # shared ends count once
+        return simplified if kept <= limit else None
 
     low, high = 0.0, 1.0
     while fit(high) is None:
+        if high > 4 * EARTH_RADIUS_M:
+            raise _invalid(_("The route cannot be simplified to %(max)s positions.") % {"max": limit})
         low, high = high, high * 4
     best = fit(high)
     while high - low > max(0.01 * high, 0.1):
@@ -309,7 +353,18 @@ def simplify(points: tuple[Position, ...], limit: int) -> tuple[list[Position], 
         else:
             high, best = middle, found
     assert best is not None
-    return [(x / scale, y / 111_320.0) for x, y in best], high
+    coords: list[tuple[float, ...]] = [best[0].coords[0]]
+    for piece in best:
+        coords.extend(piece.coords[1:])
+    return [(c[0] / scale, c[1] / 111_320.0) for c in coords], high
+
+
+def _line(coords: list[Position]) -> LineString:
+    """A GEOS line built from WKB in one call (point by point, 20,000 points cost more than simplifying)."""
+    header = struct.pack("=BII", 1 if sys.byteorder == "little" else 0, 2, len(coords))  # WKB, as `array` packs
+    line = GEOSGeometry(memoryview(header + array("d", [v for xy in coords for v in xy]).tobytes()))
+    assert isinstance(line, LineString)
+    return line
 
 
 def haversine_m(a: Position, b: Position) -> float:

@@ -10,6 +10,7 @@ from leaflet.admin import LeafletGeoAdmin
 from incidents.errors import DomainError
 from incidents.models import Incident, ModerationEvent, Report
 from moderation import services
+from moderation.forms import AdminPointWidget
 
 
 class ReadOnlyMixin:
@@ -28,6 +29,7 @@ class IncidentAdmin(ReadOnlyMixin, LeafletGeoAdmin):
     fields = ("kind", "status", "point", "place", "note", "reporters", "confidence", "burst", "expires_at")
     readonly_fields = ("kind", "status", "place", "reporters", "confidence", "burst", "expires_at")
     actions = ["verify_selected"]
+    widget = AdminPointWidget  # an unreadable point comes back as the form's error, not a 500
 
     def save_model(self, request, obj, form, change) -> None:
         """Only the point and the note are editable, and both go through the services (version + audit)."""

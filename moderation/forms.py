@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django import forms
-from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.utils.translation import gettext_lazy as _
+from leaflet.admin import LeafletAdminWidget
 from leaflet.forms.widgets import LeafletWidget
 
 from geo.geocoding import parse_coordinates
@@ -29,10 +32,49 @@ class TokenForm(forms.Form):
     )
 
 
+class _ShowsBadInputEmpty:
+    """A map widget that shows an unreadable value as an empty map when the form comes back with its error.
+
+    Django's geometry widgets catch GEOS's errors but not GDAL's, which GeoJSON it cannot read raises
+    (`{"type": "Point", "coordinates": []}`): the page with the error would otherwise be a 500.
+    """
+
+    def deserialize(self, value):
+        try:
+            return super().deserialize(value)  # type: ignore[misc]
+        except GDALException:
+            return None
+
+
+class PointWidget(_ShowsBadInputEmpty, LeafletWidget):
+    pass
+
+
+class AdminPointWidget(_ShowsBadInputEmpty, LeafletAdminWidget):
+    pass
+
+
+def _one_point(text: str) -> Point:
+    """The widget's point (GeoJSON, WKT or WKB), refusing garbage, other shapes, EMPTY and NaN or out of range."""
+    try:
+        geometry = GEOSGeometry(text, srid=4326)
+    except (ValueError, TypeError, GEOSException, GDALException):
+        geometry = None
+    if not isinstance(geometry, Point):
+        raise forms.ValidationError(_("Put one point on the map."))
+    try:
+        lon, lat = geometry.x, geometry.y  # an EMPTY point, or one of NaN (GEOS reads those as empty), has none
+    except (IndexError, GEOSException):
+        raise forms.ValidationError(_("Put one point on the map.")) from None
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise forms.ValidationError(_("The point must be on the map: longitude within ±180, latitude within ±90."))
+    return Point(lon, lat, srid=4326)
+
+
 class PointForm(forms.Form):
     """A point from django-leaflet's map widget, or typed as "lat, lon" for those who work from the keyboard."""
 
-    point = forms.CharField(required=False, widget=LeafletWidget(attrs={"geom_type": "Point"}))
+    point = forms.CharField(required=False, widget=PointWidget(attrs={"geom_type": "Point"}))
     coordinates = forms.CharField(label=_("Or type lat, lon"), required=False, max_length=60)
     reason = forms.CharField(label=_("Reason (for the audit log)"), required=False, max_length=1000)
 
@@ -49,13 +91,7 @@ class PointForm(forms.Form):
             if point is None:
                 raise forms.ValidationError(_("Type the coordinates as lat, lon, e.g. 10.48, -66.90."))
         elif data.get("point"):
-            try:
-                geometry = GEOSGeometry(data["point"], srid=4326)
-            except (ValueError, TypeError):
-                geometry = None
-            if not isinstance(geometry, Point):
-                raise forms.ValidationError(_("Put one point on the map."))
-            point = Point(geometry.x, geometry.y, srid=4326)
+            point = _one_point(data["point"])
         if point is None:
             raise forms.ValidationError(_("Put the point on the map or type its coordinates."))
         data["location"] = point

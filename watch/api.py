@@ -32,8 +32,11 @@ class BBoxField(serializers.ListField):
     child = serializers.FloatField()
 
     def to_internal_value(self, data):
-        values = super().to_internal_value(data)
         detail = "bbox must be [minLon, minLat, maxLon, maxLat] in degrees."
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError:  # a member that is no finite number (NaN, 1e400, a 400-digit integer)
+            raise serializers.ValidationError(detail) from None
         if len(values) != 4 or not all(math.isfinite(v) for v in values):
             raise serializers.ValidationError(detail)
         try:

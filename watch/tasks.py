@@ -46,8 +46,10 @@ def fan_out() -> int:
 def deliver_webhook(self, delivery_id: int) -> str:
     outcome = services.delivery_attempt(delivery_id=delivery_id)
     if outcome.retry_in is not None:
-        # The delivery row holds the schedule too, so a retry lost with the broker is swept up later.
-        raise self.retry(countdown=outcome.retry_in, max_retries=None)
+        # The delivery row holds the schedule too, so a retry lost with the broker is swept up later. The row
+        # decides whether to try again (up to WEBHOOK_RETRIES); Celery's own count, which would stop at its
+        # default of 3, follows it and never runs ahead of the row's.
+        raise self.retry(countdown=outcome.retry_in, max_retries=conf.retries())
     return outcome.state
 
 

@@ -219,8 +219,8 @@ class RouteCheckApi(APIView):
         throttle.check_key(request)
         limit = params.parse_limit(request.query_params.get("limit"))
         kinds = params.parse_kinds(request.query_params.get("kind"))
+        throttle.check_read(request)  # before the body is read: a flood of tracks is limited like any reads
         checked, corridor_m = _read(request)
-        throttle.check_read(request)
         now = timezone.now()
         result = along.incidents_along_route(route=checked, corridor_m=corridor_m, limit=limit, kinds=kinds, now=now)
         body = {

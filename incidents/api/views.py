@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import uuid
 
 from django.contrib.gis.geos import Point
@@ -12,13 +10,14 @@ from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils import html
 from rest_framework.views import APIView
 
+from config import parsers
 from config.errors import ApiError
 from consumers import throttle
 from incidents import abuse, selectors, services
@@ -31,6 +30,7 @@ from incidents.public.features import GEOJSON, Page, dumps, feature, features_pa
 class GeoJSONPointField(serializers.Field):
     default_error_messages = {
         "invalid": 'location must be a GeoJSON Point: {{"type": "Point", "coordinates": [lon, lat]}}.',
+        "number": "location's coordinates must be finite numbers in degrees, such as [-66.9, 10.5].",
     }
 
     def get_value(self, dictionary):
@@ -38,7 +38,7 @@ class GeoJSONPointField(serializers.Field):
         if html.is_html_input(dictionary) and isinstance(value, str):
             # A multipart form carries the GeoJSON Point as a JSON string.
             try:
-                return json.loads(value)
+                return parsers.loads(value)
             except ValueError:
                 return value  # refused as invalid by to_internal_value
         return value
@@ -49,11 +49,10 @@ class GeoJSONPointField(serializers.Field):
         coordinates = data.get("coordinates")
         if not isinstance(coordinates, list) or len(coordinates) not in (2, 3):
             self.fail("invalid")
-        if not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coordinates):
-            self.fail("invalid")
-        lon, lat = float(coordinates[0]), float(coordinates[1])
-        if not (math.isfinite(lon) and math.isfinite(lat)):
-            self.fail("invalid")
+        # A number too large for a float (a 400-digit integer), NaN or an infinity is no coordinate.
+        lon, lat = parsers.finite_float(coordinates[0]), parsers.finite_float(coordinates[1])
+        if lon is None or lat is None or (len(coordinates) == 3 and parsers.finite_float(coordinates[2]) is None):
+            self.fail("number")
         return Point(lon, lat, srid=4326)
 
     def to_representation(self, value):  # pragma: no cover - input only
@@ -71,7 +70,7 @@ class StrictUUIDField(serializers.UUIDField):
 
 class ReportCreateApi(APIView):
     # JSON, or a multipart form with a `photo` file (its other fields as form fields, `location` as JSON).
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [parsers.JSONParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="ReportInput")
     class InputSerializer(serializers.Serializer):

@@ -23,6 +23,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from config.csvcell import text_cell
 from geo.spatial import floor_time
 from incidents import conf
 from incidents.models import Kind, Status
@@ -95,12 +96,12 @@ class Codec(ABC):
         return self.python(raw, ctx)
 
     def cell(self, value: Any) -> str:
-        """The CSV cell of the JSON value."""
+        """The CSV cell of the JSON value (a value we write ourselves: a number, a time)."""
         return "" if value is None else str(value)
 
     def display(self, value: Any) -> str:
         """What a person reads (Atom entries)."""
-        return self.cell(value)
+        return "" if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,9 @@ class Enum(Codec):
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "enum": list(self.values())}
 
+    def cell(self, value: Any) -> str:
+        return "" if value is None else text_cell(str(value))
+
     def display(self, value: Any) -> str:
         return str(self.labels(value))
 
@@ -129,6 +133,9 @@ class Text(Codec):
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string"}
+
+    def cell(self, value: Any) -> str:
+        return "" if value is None else text_cell(str(value))  # a spreadsheet must not run it
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import error_body
+from config.parsers import finite_float
 from incidents.errors import DomainError
 from incidents.models import Incident, Report
 from moderation import conf, selectors, services
@@ -114,13 +115,20 @@ class IncidentActionApi(ModerationApi):
             )
         else:
             location = values.get("location") or {}
-            coordinates = location.get("coordinates") if isinstance(location, dict) else None
+            if not isinstance(location, dict):
+                location = {}
+            coordinates = location.get("coordinates")
             if location.get("type") != "Point" or not isinstance(coordinates, list) or len(coordinates) != 2:
                 raise DomainError("invalid_location", "location must be a GeoJSON Point.", field="location")
-            try:
-                point = Point(float(coordinates[0]), float(coordinates[1]), srid=4326)
-            except (TypeError, ValueError):
-                raise DomainError("invalid_location", "location must be a GeoJSON Point.", field="location") from None
+            # Numbers only, and finite: a 400-digit integer, NaN or an infinity is no coordinate.
+            lon, lat = finite_float(coordinates[0]), finite_float(coordinates[1])
+            if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise DomainError(
+                    "invalid_location",
+                    "location's coordinates must be numbers: [longitude within ±180, latitude within ±90].",
+                    field="location",
+                )
+            point = Point(lon, lat, srid=4326)
             incident = services.incident_move(incident_id=incident_id, moderator=user, point=point, reason=reason)
         return Response(_incident(incident))
 

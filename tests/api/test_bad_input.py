@@ -1,0 +1,197 @@
+"""No input makes a 5xx: nesting too deep, numbers that fit no float, NaN and empty geometries, in every API.
+
+Each bad body gets a 4xx in the error shape and leaves nothing stored.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from config.parsers import MAX_JSON_DEPTH, loads, too_deep
+from consumers import services as consumers
+from incidents.models import Incident, ModerationEvent, Report, Vote
+from tests.factories import CARACAS, IncidentFactory
+from watch.models import WebhookSubscription
+
+pytestmark = pytest.mark.django_db
+
+DEEP = "[" * 5_000 + "]" * 5_000
+DEEP_OBJECT = '{"a":' * 5_000 + "1" + "}" * 5_000
+HUGE = "1" + "0" * 400  # a valid JSON integer that no float holds
+LON, LAT = (json.dumps(c) for c in CARACAS)
+
+
+def _error(response, status: int | None = None) -> dict:
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    if status is not None:
+        assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error", "detail", "fields"} and body["detail"]
+    return body
+
+
+def _point(lon: str, lat: str) -> str:
+    return f'{{"type": "Point", "coordinates": [{lon}, {lat}]}}'
+
+
+def _report(location: str) -> str:
+    return f'{{"client_id": "{uuid.uuid4()}", "kind": "checkpoint", "device": "phone-1", "location": {location}}}'
+
+
+# The body, and the error code (or None where the field's own validation answers).
+REPORTS = [
+    pytest.param(DEEP, "too_deep", id="deep-array"),
+    pytest.param(_report(DEEP), "too_deep", id="deep-location"),
+    pytest.param(DEEP_OBJECT, "too_deep", id="deep-object"),
+    pytest.param(_report(_point(HUGE, LAT)), "invalid", id="huge-int-lon"),
+    pytest.param(_report(_point(LON, "-" + HUGE)), "invalid", id="huge-int-lat"),
+    pytest.param(_report(_point("1e400", LAT)), "invalid", id="1e400"),
+    pytest.param(_report(_point("NaN", LAT)), "parse_error", id="NaN"),
+    pytest.param(_report(_point("-Infinity", LAT)), "parse_error", id="Infinity"),
+    pytest.param(_report('{"type": "Point", "coordinates": []}'), "invalid", id="empty-point"),
+    pytest.param(_report(f'{{"type": "Point", "coordinates": [{LON}, {LAT}, {HUGE}]}}'), "invalid", id="huge-z"),
+]
+
+
+@pytest.mark.parametrize(("body", "code"), REPORTS)
+def test_a_bad_report_body_is_a_4xx_and_nothing_is_stored(body, code):
+    body_out = _error(APIClient().post("/api/v1/reports", body, content_type="application/json"), 400)
+    assert body_out["error"] == code
+    if code == "invalid":
+        assert "location" in body_out["fields"]
+    assert not Report.objects.exists()
+
+
+@pytest.mark.parametrize("location", [DEEP, _point("NaN", LAT), _point(HUGE, LAT), _point("1e400", LAT)])
+def test_a_bad_location_in_a_multipart_report_is_a_400_naming_it(location):
+    data = {"client_id": str(uuid.uuid4()), "kind": "checkpoint", "device": "phone-1", "location": location}
+    body = _error(APIClient().post("/api/v1/reports", data, format="multipart"), 400)
+    assert body["error"] == "invalid" and "location" in body["fields"]
+    assert not Report.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        pytest.param(DEEP, "too_deep", id="deep"),
+        pytest.param('{"still_there": true, "device": "a", "x": ' + DEEP + "}", "too_deep", id="deep-member"),
+        pytest.param('{"still_there": true, "device": "a", "x": NaN}', "parse_error", id="NaN"),
+    ],
+)
+def test_a_bad_vote_body_is_a_4xx_and_counts_no_vote(body, code):
+    incident = IncidentFactory()
+    response = APIClient().post(f"/api/v1/incidents/{incident.pk}/votes", body, content_type="application/json")
+    assert _error(response, 400)["error"] == code
+    assert not Vote.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("bbox", "code"),
+    [
+        pytest.param(DEEP, "too_deep", id="deep"),
+        pytest.param(f"[{HUGE}, 10, -66, 11]", "invalid", id="huge-int"),
+        pytest.param("[-67, 10, 1e400, 11]", "invalid", id="1e400"),
+        pytest.param("[-67, 10, NaN, 11]", "parse_error", id="NaN"),
+        pytest.param("[]", "invalid", id="empty"),
+    ],
+)
+def test_a_bad_webhook_body_is_a_4xx_and_registers_nothing(bbox, code):
+    _api_key, key = consumers.api_key_create(name="Newsroom")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    body = f'{{"url": "https://hooks.example.org/alcabala", "bbox": {bbox}}}'
+    answer = _error(client.post("/api/v1/webhooks", body, content_type="application/json"), 400)
+    assert answer["error"] == code
+    if code == "invalid":
+        assert answer["fields"] == {"bbox": "bbox must be [minLon, minLat, maxLon, maxLat] in degrees."}
+    assert not WebhookSubscription.objects.exists()
+
+
+@pytest.fixture
+def mod_token() -> str:
+    user = User.objects.create_user("mod", password="a long passphrase 1")
+    user.groups.add(Group.objects.get_or_create(name="moderators")[0])
+    return Token.objects.create(user=user).key
+
+
+@pytest.mark.parametrize(
+    ("location", "code"),
+    [
+        pytest.param(DEEP, "too_deep", id="deep"),
+        pytest.param(_point(HUGE, LAT), "invalid_location", id="huge-int"),
+        pytest.param(_point(LON, "1e400"), "invalid", id="1e400"),  # DRF's JSONField refuses an infinity
+        pytest.param(_point("NaN", LAT), "parse_error", id="NaN"),
+        pytest.param('{"type": "Point", "coordinates": []}', "invalid_location", id="empty"),
+        pytest.param('"POINT(1 2)"', "invalid_location", id="a-string"),
+        pytest.param("[1, 2]", "invalid_location", id="a-list"),
+        pytest.param(_point('"10.5"', LAT), "invalid_location", id="a-number-as-text"),
+        pytest.param(_point("1000", LAT), "invalid_location", id="out-of-range"),
+    ],
+)
+def test_a_bad_move_in_the_moderation_api_is_a_4xx_and_moves_nothing(mod_token, location, code):
+    incident = IncidentFactory()
+    before = incident.point.coords
+    body = f'{{"action": "move", "reason": "typed", "location": {location}}}'
+    response = Client().post(
+        f"/api/moderation/v1/incidents/{incident.pk}/actions",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {mod_token}",
+    )
+    answer = _error(response, 400)
+    assert answer["error"] == code
+    if code != "too_deep" and code != "parse_error":
+        assert "location" in answer["fields"]
+    assert Incident.objects.get(pk=incident.pk).point.coords == before
+    assert not ModerationEvent.objects.exists()
+
+
+def test_a_good_move_in_the_moderation_api_still_moves(mod_token):
+    incident = IncidentFactory()
+    body = {"action": "move", "reason": "typed", "location": {"type": "Point", "coordinates": [-66.91, 10.49]}}
+    response = Client().post(
+        f"/api/moderation/v1/incidents/{incident.pk}/actions",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {mod_token}",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["location"]["coordinates"] == [-66.91, 10.49]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        pytest.param(DEEP, "too_deep", id="deep"),
+        pytest.param('{"route": ' + DEEP + "}", "too_deep", id="deep-member"),
+        pytest.param('{"type": "LineString", "coordinates": [[-66.9, 10.4], [' + HUGE + ", 10.5]]}", "invalid_route"),
+        pytest.param('{"type": "LineString", "coordinates": [[-66.9, 10.4], [1e400, 10.5]]}', "invalid_route"),
+        pytest.param('{"type": "LineString", "coordinates": [[-66.9, 10.4], [NaN, 10.5]]}', "invalid_route"),
+        pytest.param('{"type": "LineString", "coordinates": []}', "route_too_short", id="empty"),
+    ],
+)
+def test_a_bad_route_is_a_400_and_one_too_deep_says_so(body, code):
+    answer = _error(APIClient().post("/api/v1/route-check", body, content_type="application/geo+json"), 400)
+    assert answer["error"] == code
+    if code == "too_deep":
+        assert str(MAX_JSON_DEPTH) in answer["detail"]
+
+
+def test_nesting_up_to_the_bound_is_read_and_one_more_level_is_not():
+    at_bound = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    assert not too_deep(at_bound.encode()) and loads(at_bound) == eval(at_bound)
+    assert too_deep(("[" + at_bound + "]").encode())
+    # Brackets inside strings are text, escaped quotes included.
+    text = json.dumps({"note": '"[[[' * 100 + "{{{"})
+    assert not too_deep(text.encode()) and loads(text)["note"].startswith('"[[[')
+    # Wide is not deep: a long route of positions is two levels.
+    wide = json.dumps({"type": "LineString", "coordinates": [[-66.9, 10.4]] * 10_000})
+    assert not too_deep(wide.encode())
