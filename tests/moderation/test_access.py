@@ -187,7 +187,9 @@ def test_a_session_ends_after_the_idle_time(mod_client, settings):
 
 
 def test_a_moderator_without_a_device_cannot_log_in_with_the_password_alone(client, moderator):
-    response = client.post("/moderate/login", {"username": "mod", "password": "a long passphrase 1"})
+    response = client.post(
+        "/moderate/login", {"username": "mod", "password": "a long passphrase 1"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 403
     assert b"Ask an administrator for an enrolment code" in response.content
     assert client.get("/moderate/").status_code == 403  # not logged in at all

@@ -141,7 +141,9 @@ def test_an_enrolment_code_enrols_a_device_once(client, moderator):
     assert done.status_code == 302 and client.get("/moderate/").status_code == 200
     assert TOTPDevice.objects.get(user=moderator).confirmed
     assert [event.action for event in AccountEvent.objects.order_by("id")] == ["enrolment_issued", "enrolled"]
-    again = Client().post("/moderate/enrol", {"username": "mod", "password": PASSWORD, "code": code})
+    again = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        "/moderate/enrol", {"username": "mod", "password": PASSWORD, "code": code}
+    )
     assert again.status_code == 400 and b"already used" in again.content
     assert TOTPDevice.objects.filter(user=moderator).count() == 1
 
@@ -152,8 +154,19 @@ def test_an_enrolment_code_needs_the_password_and_expires(client, moderator, set
     wrong = client.post("/moderate/enrol", {"username": "mod", "password": "not it at all", "code": code})
     assert wrong.status_code == 400 and not TOTPDevice.objects.exists()
     with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1)):
-        late = client.post("/moderate/enrol", {"username": "mod", "password": PASSWORD, "code": code})
+        late = client.post(
+            "/moderate/enrol", {"username": "mod", "password": PASSWORD, "code": code}, HTTP_ACCEPT_LANGUAGE="en"
+        )
     assert late.status_code == 400 and b"expired" in late.content and not TOTPDevice.objects.exists()
+
+
+def test_the_enrolment_and_refusal_speak_spanish(client, moderator):
+    page = client.get("/moderate/enrol", HTTP_ACCEPT_LANGUAGE="es-VE,es").content.decode()
+    assert "Dé de alta su segundo factor" in page
+    refused = client.post(
+        "/moderate/login", {"username": "mod", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="es-VE,es"
+    ).content.decode()
+    assert "Pida a un administrador un código de alta" in refused
 
 
 def test_a_code_that_expires_during_set_up_does_not_confirm_the_device(client, moderator, settings):
