@@ -21,8 +21,25 @@ def login_failures_per_network() -> int:
     return int(getattr(settings, "LOGIN_FAILURES_PER_NETWORK", 20))
 
 
+def login_failures_per_account_anywhere() -> int:
+    return int(getattr(settings, "LOGIN_FAILURES_PER_ACCOUNT_ANYWHERE", 100))
+
+
 def login_lockout_s() -> int:
     return int(getattr(settings, "LOGIN_LOCKOUT_MINUTES", 15)) * 60
+
+
+# A network from which an account logged in successfully is spared that account's ceiling for this long
+# (network keys change every UTC day anyway).
+LOGIN_KNOWN_NETWORK_S = 24 * 3600
+
+
+def token_ttl_s() -> int:
+    return int(getattr(settings, "MODERATION_TOKEN_TTL_HOURS", 12)) * 3600
+
+
+def enrolment_ttl_s() -> int:
+    return int(getattr(settings, "ENROLMENT_TTL_HOURS", 24)) * 3600
 
 
 def is_moderator(user: Any) -> bool:

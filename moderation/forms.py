@@ -71,6 +71,20 @@ def _one_point(text: str) -> Point:
     return Point(lon, lat, srid=4326)
 
 
+class EnrolForm(forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(render_value=False))
+    code = forms.CharField(
+        label=_("Enrolment code from your administrator"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+    )
+
+
+class IssueTokenForm(forms.Form):
+    name = forms.CharField(label=_("What the token is for"), max_length=100, required=False)
+
+
 class PointForm(forms.Form):
     """A point from django-leaflet's map widget, or typed as "lat, lon" for those who work from the keyboard."""
 

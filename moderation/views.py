@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
@@ -26,8 +27,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from incidents import conf as incidents_conf
 from incidents.errors import DomainError
 from incidents.models import Kind, Status
-from moderation import conf, selectors, services, throttle
-from moderation.forms import LoginForm, PointForm, TokenForm
+from moderation import accounts, conf, selectors, services, throttle
+from moderation.forms import EnrolForm, IssueTokenForm, LoginForm, PointForm, TokenForm
+from moderation.models import ModeratorToken
 
 ViewFunc = Callable[..., HttpResponseBase]
 
@@ -71,47 +73,51 @@ def moderator_required(view: ViewFunc) -> ViewFunc:
     return wrapper
 
 
-def _locked_out(request: HttpRequest, form, wait: int) -> HttpResponse:
+def _locked_out(request: HttpRequest, form, wait: int, template: str = "moderation/login.html") -> HttpResponse:
     minutes = max(1, -(-wait // 60))
-    form.add_error(None, _("Too many failed log-ins. Try again in %(minutes)d minutes.") % {"minutes": minutes})
-    return render(request, "moderation/login.html", {"form": form, "next": _next_url(request, "")}, status=429)
+    form.add_error(None, _("Too many failed attempts. Try again in %(minutes)d minutes.") % {"minutes": minutes})
+    return render(request, template, {"form": form, "next": _next_url(request, "")}, status=429)
+
+
+def _log_in_verified(request: HttpRequest, user, device) -> HttpResponse:
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    otp_login(request, device)
+    response = HttpResponseRedirect(_next_url(request, reverse("moderation:queue")))
+    throttle.remember_browser(response, username=user.get_username())
+    return response
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    """Password and TOTP code in one step; failures are throttled per account and per hashed network."""
+    """Password and TOTP code in one step. Each attempt is counted before it is checked, per account and
+    network (moderation/throttle.py). An account without a confirmed device cannot log in: it is enrolled
+    with a one-time code (`enrol_view`)."""
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
-        wait = throttle.login_locked(request, username=username)
+        wait = throttle.login_attempt(request, username=username)
         if wait:
             return _locked_out(request, form, wait)
         user = authenticate(request, username=username, password=form.cleaned_data["password"])
         device = None
-        if _may_log_in(user):
-            devices = TOTPDevice.objects.devices_for_user(user, confirmed=True)
-            if devices.exists():
-                device = (
-                    match_token(user, form.cleaned_data["otp_token"].strip())
-                    if form.cleaned_data["otp_token"]
-                    else None
-                )
-                if device is None:
-                    user = None
-        else:
-            user = None
-        if user is None:
-            throttle.login_failed(request, username=username)
+        if _may_log_in(user) and not accounts.has_confirmed_device(user):
+            form.add_error(
+                None,
+                _(
+                    "This account has no second factor yet, so it cannot log in with a password alone. "
+                    "Ask an administrator for an enrolment code and use it on the enrolment page."
+                ),
+            )
+            context = {"form": form, "next": _next_url(request, ""), "needs_enrolment": True}
+            return render(request, "moderation/login.html", context, status=403)
+        if _may_log_in(user) and form.cleaned_data["otp_token"]:
+            device = match_token(user, form.cleaned_data["otp_token"].strip())
+        if device is None:
             form.add_error(None, _("The user name, password or code is not right."))
             return render(request, "moderation/login.html", {"form": form, "next": _next_url(request, "")}, status=400)
         throttle.login_succeeded(request, username=username)
-        login(request, user)
-        if device is not None:
-            otp_login(request, device)
-            return HttpResponseRedirect(_next_url(request, reverse("moderation:queue")))
-        query = urlencode({"next": _next_url(request, reverse("moderation:queue"))})
-        return HttpResponseRedirect(f"{reverse('moderation:setup')}?{query}")
+        return _log_in_verified(request, user, device)
     status = 400 if request.method == "POST" else 200
     return render(request, "moderation/login.html", {"form": form, "next": _next_url(request, "")}, status=status)
 
@@ -123,20 +129,20 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not _may_log_in(user):
         return _denied(request)
-    if not TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
-        return HttpResponseRedirect(f"{reverse('moderation:setup')}?{urlencode({'next': _next_url(request, '')})}")
+    if not accounts.has_confirmed_device(user):
+        logout(request)
+        messages.error(request, _("This account has no second factor yet. Ask an administrator for an enrolment code."))
+        return HttpResponseRedirect(reverse("moderation:enrol"))
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        wait = throttle.login_locked(request, username=user.get_username())
+        wait = throttle.login_attempt(request, username=user.get_username())
         if wait:
-            form.add_error(None, _("Too many failed codes. Try again later."))
-            return render(request, "moderation/verify.html", {"form": form, "next": _next_url(request, "")}, status=429)
+            return _locked_out(request, form, wait, "moderation/verify.html")
         device = match_token(user, form.cleaned_data["otp_token"].strip())
         if device is not None:
             otp_login(request, device)
             throttle.login_succeeded(request, username=user.get_username())
             return HttpResponseRedirect(_next_url(request, reverse("moderation:queue")))
-        throttle.login_failed(request, username=user.get_username())
         form.add_error(None, _("That code is not right."))
     return render(
         request,
@@ -146,38 +152,116 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+ENROLMENT_SESSION_KEY = "alc_enrolment"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def enrol_view(request: HttpRequest) -> HttpResponse:
+    """Start enrolling a TOTP device: the user name, the password and a live one-time enrolment code."""
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        wait = throttle.login_attempt(request, username=username)
+        if wait:
+            return _locked_out(request, form, wait, "moderation/enrol.html")
+        user = authenticate(request, username=username, password=form.cleaned_data["password"])
+        enrolment = accounts.enrolment_for(user=user, code=form.cleaned_data["code"]) if _may_log_in(user) else None
+        if enrolment is None:
+            form.add_error(
+                None,
+                _(
+                    "The user name, password or enrolment code is not right, or the code has expired or was "
+                    "already used. Ask an administrator for a new code if yours is old."
+                ),
+            )
+            return render(request, "moderation/enrol.html", {"form": form}, status=400)
+        throttle.login_succeeded(request, username=username)
+        device = accounts.enrolment_start(enrolment=enrolment)
+        request.session[ENROLMENT_SESSION_KEY] = {
+            "enrolment": enrolment.pk,
+            "device": device.pk,
+            "username": enrolment.user.get_username(),
+        }
+        return HttpResponseRedirect(reverse("moderation:setup"), status=303)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "moderation/enrol.html", {"form": form}, status=status)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def setup_view(request: HttpRequest) -> HttpResponse:
-    """Enrol a TOTP device for an account that has none yet; confirming one code completes the log-in."""
-    user = request.user
-    if not _may_log_in(user):
-        return _denied(request)
-    if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
-        return HttpResponseRedirect(f"{reverse('moderation:verify')}?{urlencode({'next': _next_url(request, '')})}")
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
+    """Show the new device's key and confirm it with a first code; that completes the log-in and spends
+    the enrolment code. Reached only from `enrol_view` in the same session."""
+    state = request.session.get(ENROLMENT_SESSION_KEY)
+    if not isinstance(state, dict):
+        state = {}
+    device = TOTPDevice.objects.filter(pk=state.get("device"), confirmed=False).select_related("user").first()
+    if device is None or not accounts.enrolment_live(enrolment_id=state.get("enrolment")):
+        request.session.pop(ENROLMENT_SESSION_KEY, None)
+        messages.error(request, _("Start the enrolment with your enrolment code."))
+        return HttpResponseRedirect(reverse("moderation:enrol"))
     form = TokenForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["otp_token"].strip()):
-            device.confirmed = True
-            device.save()
-            otp_login(request, device)
-            return HttpResponseRedirect(_next_url(request, reverse("moderation:queue")))
-        throttle.login_failed(request, username=user.get_username())
-        form.add_error(None, _("That code is not right."))
-    import base64
-
+        username = device.user.get_username()
+        wait = throttle.login_attempt(request, username=username)
+        confirmed = None
+        if not wait:
+            confirmed = accounts.enrolment_complete(
+                enrolment_id=state["enrolment"], device_id=device.pk, otp_token=form.cleaned_data["otp_token"]
+            )
+        if confirmed is not None:
+            throttle.login_succeeded(request, username=username)
+            request.session.pop(ENROLMENT_SESSION_KEY, None)
+            return _log_in_verified(request, confirmed.user, confirmed)
+        if wait:
+            minutes = max(1, -(-wait // 60))
+            text = _("Too many failed attempts. Try again in %(minutes)d minutes.")
+            form.add_error(None, text % {"minutes": minutes})
+            status = 429
+        else:
+            form.add_error(None, _("That code is not right."))
+    if form.errors and status == 200:
+        status = 400
     secret = base64.b32encode(device.bin_key).decode()
     context = {"form": form, "secret": secret, "config_url": device.config_url, "next": _next_url(request, "")}
-    return render(request, "moderation/setup.html", context, status=400 if form.errors else 200)
+    return render(request, "moderation/setup.html", context, status=status)
 
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     return HttpResponseRedirect(reverse("moderation:login"))
+
+
+@moderator_required
+@require_http_methods(["GET", "POST"])
+def tokens_view(request: HttpRequest) -> HttpResponse:
+    """The moderator's API tokens: issue one (shown once, only to a session that gave the second factor)."""
+    form = IssueTokenForm(request.POST or None)
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        issued = accounts.token_issue(user=request.user, name=form.cleaned_data["name"])
+    context = {
+        "form": form,
+        "issued": issued,
+        "tokens": accounts.tokens_of(user=request.user),
+        "now": timezone.now(),
+        "ttl_hours": conf.token_ttl_s() // 3600,
+    }
+    return render(request, "moderation/tokens.html", context, status=400 if form.errors else 200)
+
+
+@moderator_required
+@require_POST
+def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = ModeratorToken.objects.filter(pk=token_id, user=request.user.pk).first()
+    if token is None:
+        raise Http404
+    if accounts.token_revoke(token=token, actor=request.user):
+        messages.success(request, _("The token %(prefix)s… is revoked.") % {"prefix": token.prefix})
+    return HttpResponseRedirect(reverse("moderation:tokens"), status=303)
 
 
 # --- the queue and incidents ---------------------------------------------------------------------

@@ -89,7 +89,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "leaflet",
@@ -420,11 +419,16 @@ SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SAMESITE = "Strict"
-# Failed log-ins counted per account and per network (keyed hashes, never addresses) before a lockout.
+# Failed log-ins counted per account and network, per network, and per account from networks it has not
+# logged in from today (keyed hashes, never addresses) before a lockout (moderation/throttle.py).
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
 LOGIN_FAILURES_PER_NETWORK = env_int("LOGIN_FAILURES_PER_NETWORK", 20, minimum=1)
+LOGIN_FAILURES_PER_ACCOUNT_ANYWHERE = env_int("LOGIN_FAILURES_PER_ACCOUNT_ANYWHERE", 100, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 LOGIN_URL = "moderation:login"
+# Moderation API tokens expire this long after they are issued; enrolment codes this long after theirs.
+MODERATION_TOKEN_TTL_HOURS = env_int("MODERATION_TOKEN_TTL_HOURS", 12, minimum=1, maximum=24 * 90)
+ENROLMENT_TTL_HOURS = env_int("ENROLMENT_TTL_HOURS", 24, minimum=1, maximum=24 * 30)
 OTP_TOTP_ISSUER = "Alcabala"
 
 # --- Webhooks for API consumers (read through watch/conf.py, sent by watch/tasks.py) ---

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib.gis.geos import Point
 from rest_framework import serializers
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +14,7 @@ from config.parsers import finite_float
 from incidents.errors import DomainError
 from incidents.models import Incident, Report
 from moderation import conf, selectors, services
+from moderation.api.authentication import ModeratorTokenAuthentication
 
 
 class IsModerator(BasePermission):
@@ -23,8 +23,15 @@ class IsModerator(BasePermission):
 
 
 class ModerationApi(APIView):
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [ModeratorTokenAuthentication]
     permission_classes = [IsModerator]
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        auth_header = getattr(exc, "auth_header", None)
+        if response.status_code == 401 and auth_header and "WWW-Authenticate" not in response:
+            response["WWW-Authenticate"] = auth_header
+        return response
 
     def permission_denied(self, request, message=None, code=None):
         # Anonymous and non-moderators alike get 403, never a hint of what is behind it.

@@ -12,9 +12,9 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
 from incidents.models import ModerationEvent, Status
+from moderation import accounts
 from tests.factories import IncidentFactory, ReportFactory
 from tests.moderation.conftest import verify
 
@@ -86,10 +86,10 @@ def test_logged_in_non_moderators_get_nothing(client, world, citizen):
 
 
 def test_an_api_token_of_a_non_moderator_gets_nothing(client, world, citizen):
-    token = Token.objects.create(user=citizen)
+    token = accounts.token_issue(user=citizen).token
     for method, url in pages(world):
         if url.startswith("/api/"):
-            response = getattr(client, method)(url, HTTP_AUTHORIZATION=f"Token {token.key}")
+            response = getattr(client, method)(url, HTTP_AUTHORIZATION=f"Token {token}")
             assert_no_data(response, world)
 
 
@@ -146,8 +146,8 @@ def test_login_keeps_no_address(client, moderator, _private_redis):
 
 
 def test_moderation_api_lists_the_queue_and_acts(client, world, moderator):
-    token = Token.objects.create(user=moderator)
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = accounts.token_issue(user=moderator).token
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
     queue = client.get("/api/moderation/v1/queue", **auth).json()
     assert [item["id"] for item in queue["new"]] == [world["incident"].pk]
     url = f"/api/moderation/v1/incidents/{world['incident'].pk}/actions"
@@ -186,22 +186,15 @@ def test_a_session_ends_after_the_idle_time(mod_client, settings):
         assert mod_client.get("/moderate/").status_code == 403
 
 
-def test_a_moderator_without_a_device_sets_one_up_before_seeing_anything(client, moderator):
-    response = client.post("/moderate/login", {"username": "mod", "password": "a long passphrase 1"})
-    assert response.status_code == 302 and response["Location"].startswith("/moderate/setup")
-    assert client.get("/moderate/").status_code == 302  # logged in, but not verified: sent to verify
-    page = client.get("/moderate/setup").content.decode()
-    secret = page.split('id="totp-secret">')[1].split("<")[0]
-    assert (
-        client.post(
-            "/moderate/setup", {"otp_token": "123456" if pyotp.TOTP(secret).now() != "123456" else "654321"}
-        ).status_code
-        == 400
+def test_a_moderator_without_a_device_cannot_log_in_with_the_password_alone(client, moderator):
+    response = client.post(
+        "/moderate/login", {"username": "mod", "password": "a long passphrase 1"}, HTTP_ACCEPT_LANGUAGE="en"
     )
-    with time_machine.travel(timezone.now() + timedelta(seconds=5), tick=False):
-        done = client.post("/moderate/setup", {"otp_token": pyotp.TOTP(secret).now()})
-    assert done.status_code == 302 and client.get("/moderate/").status_code == 200
-    assert TOTPDevice.objects.get(user=moderator).confirmed
+    assert response.status_code == 403
+    assert b"Ask an administrator for an enrolment code" in response.content
+    assert client.get("/moderate/").status_code == 403  # not logged in at all
+    assert client.get("/moderate/setup").status_code == 302  # no device to set up without a code
+    assert not TOTPDevice.objects.filter(user=moderator).exists()
 
 
 def test_behind_nginx_the_photo_is_handed_to_nginx_only_after_the_moderator_check(mod_client, client, world, settings):

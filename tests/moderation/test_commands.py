@@ -8,8 +8,9 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from moderation import conf, tasks
 from tests.factories import IncidentFactory, ReportFactory
@@ -17,18 +18,35 @@ from tests.factories import IncidentFactory, ReportFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_create_moderator_prints_a_totp_uri_that_logs_in(client, monkeypatch):
+def test_create_moderator_prints_an_enrolment_code_that_enrols_a_device_and_logs_in(client, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("a long passphrase 9\n"))
     out = io.StringIO()
     call_command("create_moderator", "luis", "--password-stdin", stdout=out)
-    uri = next(line for line in out.getvalue().splitlines() if line.startswith("otpauth://"))
+    assert "otpauth://" not in out.getvalue()  # no device until the moderator enrols one
+    code = out.getvalue().strip().splitlines()[-1]
     user = User.objects.get(username="luis")
     assert conf.is_moderator(user) and not user.is_staff
-    code = pyotp.parse_uri(uri).now()
-    response = client.post(
-        "/moderate/login", {"username": "luis", "password": "a long passphrase 9", "otp_token": code}
-    )
-    assert response.status_code == 302 and client.get("/moderate/").status_code == 200
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    form = {"username": "luis", "password": "a long passphrase 9", "code": code.lower()}
+    started = client.post("/moderate/enrol", form)
+    assert started.status_code == 303 and started["Location"] == "/moderate/setup"
+    secret = client.get("/moderate/setup").content.decode().split('id="totp-secret">')[1].split("<")[0]
+    done = client.post("/moderate/setup", {"otp_token": pyotp.TOTP(secret).now()})
+    assert done.status_code == 302 and client.get("/moderate/").status_code == 200
+    assert TOTPDevice.objects.get(user=user).confirmed
+
+
+def test_create_moderator_again_keeps_the_password_and_kills_the_old_device(client, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long passphrase 9\n"))
+    call_command("create_moderator", "luis", "--password-stdin", stdout=io.StringIO())
+    user = User.objects.get(username="luis")
+    TOTPDevice.objects.create(user=user, name="old phone", confirmed=True)
+    out = io.StringIO()
+    call_command("create_moderator", "luis", "--keep-password", stdout=out)
+    assert User.objects.get(username="luis").check_password("a long passphrase 9")
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    with pytest.raises(CommandError):
+        call_command("create_moderator", "nobody", "--keep-password", stdout=io.StringIO())
 
 
 def test_the_beat_schedule_runs_the_retention_job():

@@ -1,4 +1,4 @@
-"""Create a moderator (or make an existing user one) with a TOTP device, and print its enrolment URI."""
+"""Create a moderator (or make an existing user one) and print a one-time enrolment code for its device."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django.urls import reverse
 
+from moderation import accounts, conf
 from moderation.conf import MODERATORS_GROUP
 
 
 class Command(BaseCommand):
-    help = "Create a moderator with a TOTP device; prints the otpauth:// URI to load into an authenticator app."
+    help = (
+        "Create a moderator and print a one-time enrolment code: with it and the password, the moderator "
+        "enrols an authenticator app at /moderate/enrol. Run it again for a moderator who lost the device."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -23,20 +27,34 @@ class Command(BaseCommand):
         parser.add_argument(
             "--password-stdin", action="store_true", help="read the password from standard input, not a prompt"
         )
+        parser.add_argument(
+            "--keep-password", action="store_true", help="an existing user keeps the password; only issue a code"
+        )
 
-    def handle(self, *args, username: str, email: str, staff: bool, password_stdin: bool, **options):
-        password = input() if password_stdin else getpass.getpass("Password: ")
-        if len(password) < 12:
-            raise CommandError("Use a password of at least 12 characters.")
+    def handle(
+        self, *args, username: str, email: str, staff: bool, password_stdin: bool, keep_password: bool, **options
+    ):
         User = get_user_model()
+        existing = User.objects.filter(username=username).first()
+        if keep_password and existing is None:
+            raise CommandError(f"There is no user {username!r} whose password could be kept.")
+        password = None
+        if not keep_password:
+            password = input() if password_stdin else getpass.getpass("Password: ")
+            if len(password) < 12:
+                raise CommandError("Use a password of at least 12 characters.")
         with transaction.atomic():
             user, created = User.objects.get_or_create(username=username, defaults={"email": email})
-            user.set_password(password)
+            if password is not None:
+                user.set_password(password)
             user.is_staff = user.is_staff or staff
             user.save()
             user.groups.add(Group.objects.get_or_create(name=MODERATORS_GROUP)[0])
-            TOTPDevice.objects.filter(user=user).delete()
-            device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+            code = accounts.enrolment_issue(user=user)
+        hours = conf.enrolment_ttl_s() // 3600
         self.stdout.write(f"{'Created' if created else 'Updated'} moderator {username}.")
-        self.stdout.write("Load this into an authenticator app (it is shown once):")
-        self.stdout.write(device.config_url)
+        self.stdout.write(
+            f"Enrolment code (shown once; works once, for {hours} hours, at {reverse('moderation:enrol')} "
+            "with the password; any earlier device and API token of this account no longer works):"
+        )
+        self.stdout.write(code)
