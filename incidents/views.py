@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from datetime import timedelta
 from functools import lru_cache
 
 from django.conf import settings
@@ -29,7 +30,6 @@ from incidents.route_page import route_strings
 
 DEVICE_COOKIE = "alc_device"
 MAP_PAGE = 10000  # incidents per request of the map's first load (static/map/map.js asks for the same)
-DEVICE_COOKIE_AGE = 365 * 24 * 3600
 
 
 def _device_token(request: HttpRequest) -> str | None:
@@ -38,12 +38,16 @@ def _device_token(request: HttpRequest) -> str | None:
 
 
 def _remember_device(request: HttpRequest, response: HttpResponse) -> None:
-    """No-JavaScript browsers get their device token as a cookie; scripts keep theirs in localStorage."""
+    """No-JavaScript browsers get their device token as a cookie; scripts keep theirs in localStorage. Either
+    way a token lasts until the end of its UTC day, so that one found on a seized phone matches one day's
+    reports at most (static/lib/common.js makes a new one each day likewise)."""
     if _device_token(request) is None:
+        now = timezone.now()
+        end_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
         response.set_cookie(
             DEVICE_COOKIE,
             secrets.token_hex(16),
-            max_age=DEVICE_COOKIE_AGE,
+            max_age=max(60, int((end_of_day - now).total_seconds())),
             httponly=True,
             samesite="Strict",
             secure=request.is_secure(),

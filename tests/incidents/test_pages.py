@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.test import Client
 
 from incidents import services
@@ -203,3 +205,10 @@ def test_the_service_worker_cache_is_named_after_the_files_it_keeps(client):
     digest = views._shell_digest()
     assert f'"alc-shell-{digest}"' in body
     assert '"alc-shell-v1"' not in body
+
+
+def test_the_no_script_device_token_lasts_until_the_end_of_its_day(client):
+    with time_machine.travel(datetime(2026, 12, 1, 23, 30, tzinfo=UTC), tick=False):
+        cookie = client.get("/report").cookies["alc_device"]
+    assert int(cookie["max-age"]) == 30 * 60  # a new token tomorrow: a seized phone's cookie matches one day
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
