@@ -11,12 +11,12 @@ import uuid
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from config.parsers import MAX_JSON_DEPTH, loads, too_deep
 from consumers import services as consumers
 from incidents.models import Incident, ModerationEvent, Report, Vote
+from moderation import accounts
 from tests.factories import CARACAS, IncidentFactory
 from watch.models import WebhookSubscription
 
@@ -119,7 +119,7 @@ def test_a_bad_webhook_body_is_a_4xx_and_registers_nothing(bbox, code):
 def mod_token() -> str:
     user = User.objects.create_user("mod", password="a long passphrase 1")
     user.groups.add(Group.objects.get_or_create(name="moderators")[0])
-    return Token.objects.create(user=user).key
+    return accounts.token_issue(user=user).token
 
 
 @pytest.mark.parametrize(

@@ -271,7 +271,8 @@ def test_every_report_acknowledged_while_redis_is_stopped_for_30_s_is_processed_
 @pytest.mark.django_db(transaction=True)
 def test_a_report_task_delivered_twice_to_two_workers_at_once_is_applied_once(start_worker):
     """Both deliveries are taken by two workers and block on the merge lock together; released at once,
-    they race. One incident, one reporter, one map version, no second audit entry."""
+    they race. One incident, one reporter, one map version, no second audit entry. (Under the open policy,
+    so that the incident is public from its first report and its creation takes a version.)"""
     counter_before = Counter.objects.get_or_create(name=services.MAP_COUNTER)[0].value
     events_before = ModerationEvent.objects.count()
     # The API's own delivery, then the same message again (a redelivery after a lost acknowledgement).
@@ -280,7 +281,7 @@ def test_a_report_task_delivered_twice_to_two_workers_at_once_is_applied_once(st
     lock = MergeLock("checkpoint")
     lock.acquire()
     try:
-        workers = [start_worker(), start_worker()]
+        workers = [start_worker(PUBLISH_POLICY="open"), start_worker(PUBLISH_POLICY="open")]
         for worker in workers:
             worker.wait_for_log("incidents.process_report")
         if connection.vendor == "postgresql":
