@@ -180,12 +180,17 @@ incident_detail = extend_schema(
     parameters=[TOKEN],
     responses={(200, "application/geo+json"): FEATURE, 404: _error("No public incident has this id."), **ERRORS},
 )
+CROSS_SITE = _error(
+    "`cross_site`: a browser said this request comes from another site's page (Sec-Fetch-Site or Origin). "
+    "Native clients send neither header; pages of this site are not refused."
+)
 incident_vote = extend_schema(
     operation_id="incidents_vote",
     summary="Is it still there?",
     responses={
         (201, "application/geo+json"): FEATURE,
         400: ERRORS[400],
+        403: CROSS_SITE,
         404: _error("No public incident has this id."),
         409: _error("The incident has ended."),
         415: _error("Send application/json."),
@@ -199,6 +204,7 @@ report_create = extend_schema(
         201: OpenApiResponse(response=REPORT, description="Accepted."),
         200: OpenApiResponse(response=REPORT, description="This client_id was accepted before."),
         400: ERRORS[400],
+        403: CROSS_SITE,
         413: _error("The body or the photo is too large."),
         415: _error("Send application/json or multipart/form-data."),
         429: ERRORS[429],
