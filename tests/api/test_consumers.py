@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 
 from consumers import services
@@ -21,6 +24,8 @@ def test_a_key_is_stored_only_as_its_hash():
     assert key not in stored
 
 
+# The read limits count in windows of the clock: held still, no window can end halfway through a test.
+@time_machine.travel(datetime(2026, 12, 1, 10, 0, 5, tzinfo=UTC), tick=False)
 def test_anonymous_reads_are_limited_per_network_and_a_key_gets_its_own_limit(api, settings, redis_server):
     settings.API_READ_RATE_ANON = [(3, 60)]
     settings.API_READ_RATE_KEY = [(5, 60)]
@@ -43,6 +48,7 @@ def test_anonymous_reads_are_limited_per_network_and_a_key_gets_its_own_limit(ap
     assert api.get("/api/v1/incidents", HTTP_AUTHORIZATION=f"Token {key}").status_code == 429
 
 
+@time_machine.travel(datetime(2026, 12, 1, 10, 0, 5, tzinfo=UTC), tick=False)
 def test_a_key_with_its_own_rate(api, settings):
     settings.API_READ_RATE_KEY = [(1, 60)]
     _, key = services.api_key_create(name="NGO", reads_per_minute=4)
