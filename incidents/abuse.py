@@ -3,10 +3,11 @@
 Everything keys on a *network group* (an IPv4 /24, an IPv6 /48: `network_group`), never on an address, and
 the address itself is never stored, logged or handed to a task. Two keyings, for two purposes:
 
-- Counting requests (rate limits, log-in lockouts, API reads): an HMAC of the group under a random secret
-  that exists only in Redis, one per UTC day, expiring an hour after its day ends. Counters hold counts per
-  fixed window, no times and no entries, so they say which groups used the service lately, never which
-  report or vote came from one.
+- Counting requests (rate limits, log-in lockouts, API reads): `keys.counter_key`, an HMAC of the group
+  under a random secret that exists only in Redis, one per UTC day, expiring an hour after its day ends, and
+  under the server's key, which is in neither Redis nor the database. Counters hold counts per fixed
+  window, no times and no entries: nothing in them lines up with a report, and without the server's key
+  they do not even say which networks used the service.
 - Counting independent sources (the worker, votes): the group's *source pseudonym* under the server's own
   key (`keys.source_key`), which sits in no database and no Redis. A report's pseudonym waits in Redis
   only until the worker takes it; the database keeps only a few bits of it per incident (`keys.source_tag`).
@@ -22,8 +23,6 @@ Entry points for services: `report_source_remember`, `report_source_peek`, `repo
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import logging
 import math
@@ -41,7 +40,7 @@ from django.utils.translation import gettext, ngettext
 from config.redis import get_redis
 from incidents import conf
 from incidents.errors import DomainError
-from incidents.keys import reach_member, source_key
+from incidents.keys import counter_key, reach_member, source_key
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +204,8 @@ def _day_secret(client: redis.Redis, now: datetime, *, create: bool = True) -> b
     """The (UTC) day's random secret, created by whichever process asks first (SET NX) and read back."""
     name = f"alc:netkey:{now:%Y-%m-%d}"
     if not create:
-        return client.get(name)
+        found = client.get(name)
+        return found if isinstance(found, bytes) else None
     end_of_day = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
     # Relative expiry from the server's clock, so that the key's life follows the same clock as its name.
     ttl = math.ceil((end_of_day - now + NETKEY_GRACE).total_seconds())
@@ -217,7 +217,7 @@ def _day_secret(client: redis.Redis, now: datetime, *, create: bool = True) -> b
 
 
 def _day_hash(secret: bytes, purpose: bytes, material: bytes) -> str:
-    return hmac.new(secret, purpose + b"\0" + material, hashlib.sha256).hexdigest()[:32]
+    return counter_key(secret, purpose, material)
 
 
 def _network_key(client: redis.Redis, ip: str, now: datetime) -> str:
@@ -232,11 +232,10 @@ def _server_now() -> datetime:
 
 
 def network_key(ip: str) -> str | None:
-    """A keyed hash of `ip`'s network group under today's secret, or None if Redis is unreachable.
+    """A keyed hash of `ip`'s network group for today (`keys.counter_key`), or None if Redis is unreachable.
 
-    For counting a network's requests in Redis (rate limits, log-in lockouts): with the day's secret, which
-    sits beside these keys, the group can be recovered by trying every /24, which is why nothing keyed by it
-    says which report or vote it made (architecture §8.6)."""
+    For counting a network's requests in Redis (rate limits, log-in lockouts, API reads), never for storing
+    beside anything a report or vote leaves (architecture §8.6)."""
     try:
         return _network_key(get_redis(), ip, _server_now())
     except redis.RedisError as exc:
@@ -477,7 +476,7 @@ def reach_take(*, source: str, incident_id: int, now: datetime | None = None) ->
             names.append(f"alc:reach:{_day_hash(yesterday, b'reach', source.encode())}")
         script = client.register_script(_REACH)
         member = reach_member(source, incident_id)
-        args = [minute_ms, 3_600_000, conf.network_reach_per_hour(), member]
+        args: list[int | str] = [minute_ms, 3_600_000, conf.network_reach_per_hour(), member]
         return bool(script(keys=names, args=args))
     except redis.RedisError as exc:
         logger.warning("no weight for incident %s, Redis unreachable: %s", incident_id, exc.__class__.__name__)

@@ -50,3 +50,13 @@ def reach_member(source: str, incident_id: int) -> str:
     """The opaque entry that says "this source weighed in on this incident" in the source's reach log."""
     message = f"{incident_id}:{source}".encode()
     return hmac.new(_key(b"alcabala.reach"), message, hashlib.sha256).hexdigest()[:16]
+
+
+def counter_key(day_secret: bytes, purpose: bytes, material: bytes) -> str:
+    """The name under which Redis counts a network's or a device's requests today (architecture §8.6).
+
+    Keyed twice: by the day's secret, which lives only in Redis and dies an hour after its day, and by the
+    server's key, which lives in neither Redis nor the database. A dump of Redis and the database together
+    cannot test candidate networks against it; the server's key alone, after the day, cannot either."""
+    inner = hmac.new(day_secret, purpose + b"\0" + material, hashlib.sha256).digest()
+    return hmac.new(_key(b"alcabala.counter"), inner, hashlib.sha256).hexdigest()[:32]

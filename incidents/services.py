@@ -355,6 +355,7 @@ def report_process(
         )
         if not claimed:
             report.refresh_from_db()
+            abuse.report_source_forget(report_id=report.pk)
             return report
         incident = _incident_for(kind=report.kind, point=point, now=now)
         if incident is None:
@@ -363,7 +364,8 @@ def report_process(
             incident = _incident_open(report=report, point=point, now=now, place=place)
         Report.objects.filter(pk=report.pk).update(incident=incident)
         _incident_join(incident=incident, report=report, source=source, now=now, place=place)
-        transaction.on_commit(lambda: abuse.report_source_forget(report_id=report.pk))
+    # Forgotten once the join is committed (a failure before leaves it for the retry).
+    abuse.report_source_forget(report_id=report.pk)
     # What the updates above wrote, without reading the row again.
     report.state, report.point, report.processed_at, report.incident = ReportState.PROCESSED, point, now, incident
     return report
