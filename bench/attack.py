@@ -452,7 +452,7 @@ def flood_one_group_one_spot(api: Api, nets: Networks, area: int) -> Row:
 
 
 def many_addresses_one_group(api: Api, nets: Networks, area: int) -> list[Row]:
-    rows = []
+    rows: list[Row] = []
     group = nets.fresh()
     for label, addresses in (
         ("10 addresses in one IPv4 /24, one spot", [f"203.0.113.{n}" for n in range(1, 11)]),
@@ -521,7 +521,7 @@ def gone_votes(api: Api, nets: Networks, area: int) -> list[Row]:
     row.bound, row.ok = "never cleared without a moderator", row.cleared == 0
     rows.append(row)
 
-    row = Row('"gone" from 3 independent networks, verified incident')
+    row = Row('then "gone" from 3 independent networks, same verified incident')
     for _ in range(3):
         api.vote(row, address=ipv6_address(nets.fresh()), incident=verified, device=uuid.uuid4().hex, still_there=False)
     props = api.public().get(verified)
@@ -545,10 +545,11 @@ def still_there(api: Api, nets: Networks, area: int, votes: int) -> Row:
     """A fake made public by two attacker networks, kept alive by `votes` strings through one address."""
     row = Row(f'{votes} "still there" from {votes} strings, one address, published fake')
     pair = [ipv6_address(nets.fresh()), ipv6_address(nets.fresh())]
-    twins = []
+    twins: list[int] = []
     for n in range(2):
         ids = [api.report(Row(""), address=a, at=spot(area, n), device=uuid.uuid4().hex) for a in pair]
         (incident,) = set(api.settle(ids).values())
+        assert incident is not None
         twins.append(incident)
     fake, twin = twins
     before = api.public()[fake]["confidence"]
@@ -605,6 +606,28 @@ def broken(rows: list[Row]) -> list[str]:
     return [f"{row.scenario}: {row.bound}" for row in rows if row.bound is not None and not row.ok]
 
 
+# The settings the scenarios depend on, with their defaults (.env.example).
+SETTINGS = {
+    "PUBLISH_POLICY": "corroborated",
+    "CORROBORATION_SOURCES": "2",
+    "GONE_SOURCES_TO_CLEAR": "2",
+    "NETWORK_REACH_PER_HOUR": "3",
+    "RATE_LIMIT_REPORTS_PER_NETWORK": "20/10m,60/1h",
+    "RATE_LIMIT_VOTES_PER_NETWORK": "60/10m,200/1h",
+}
+
+
+def settings_text() -> str:
+    """The scenario settings as run: "its defaults (...)", or what the environment changed."""
+    changed = [
+        f"{name}={os.environ[name]}" for name in SETTINGS if os.environ.get(name, SETTINGS[name]) != SETTINGS[name]
+    ]
+    defaults = ", ".join(f"{name}={value}" for name, value in SETTINGS.items())
+    if not changed:
+        return f"its defaults ({defaults})"
+    return f"these settings changed: {', '.join(changed)} (defaults: {defaults})"
+
+
 def machine() -> str:
     model = ""
     try:
@@ -630,7 +653,7 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="record the results in docs/benchmarks.md")
     args = parser.parse_args()
 
-    reach = int(os.environ.get("NETWORK_REACH_PER_HOUR", "3"))
+    reach = int(os.environ.get("NETWORK_REACH_PER_HOUR", SETTINGS["NETWORK_REACH_PER_HOUR"]))
     workdir = Path(tempfile.mkdtemp(prefix="alcabala-attack-"))
     port = args.port
     if not port:
@@ -643,6 +666,7 @@ def main() -> int:
         recreate_postgis(args.postgis)
     service = Service(workdir, port=port, postgis=args.postgis, env={})
     started = time.monotonic()
+    load = os.getloadavg()[0]
     print(f"==> Starting scripts/run on {service.url} (log: {service.log})", flush=True)
     rows: list[Row] = []
     try:
@@ -691,10 +715,10 @@ def main() -> int:
         lines = [
             "## Attack simulation (bench/attack.py)",
             "",
-            f"`{command}`, {datetime.now(UTC):%Y-%m-%d}, on {machine()}: scripts/run (gunicorn with 2 workers, a "
-            f"Celery worker with 2 processes, beat, a private Redis) on a fresh {database} database, with its "
-            f"defaults (PUBLISH_POLICY=corroborated, CORROBORATION_SOURCES=2, GONE_SOURCES_TO_CLEAR=2, "
-            f"NETWORK_REACH_PER_HOUR={reach}, the default rate limits) and TRUSTED_PROXIES=127.0.0.1. Every "
+            f"`{command}`, {datetime.now(UTC):%Y-%m-%d}, on {machine()}, shared with other work (load average "
+            f"{load:.1f} when it started): scripts/run (gunicorn with 2 workers, a "
+            f"Celery worker with 2 processes, beat, a private Redis) on a fresh {database} database, with "
+            f"{settings_text()} and TRUSTED_PROXIES=127.0.0.1. Every "
             "connection goes to loopback; each request names its network in X-Forwarded-For with documentation "
             "addresses (the three IPv4 /24s, and /48s of 2001:db8::/32 for every other network). Each scenario "
             "has networks and places of its own. The clock is the real one: the scenarios took "
@@ -708,7 +732,7 @@ def main() -> int:
             "source, never public, whatever the count); a network's reach caps what N networks can publish at "
             "N × reach / 2 in an hour, which the attacker's best plan (networks in pairs on the same spots) "
             "reaches; votes from one network weigh as one source; a verified incident is only marked "
-            "reported_gone, whatever the votes; honest clearing by two networks still works.",
+            "reported_gone, even when four networks say it is gone; honest clearing by two networks still works.",
             "",
             "Bounds (issue 15, Done when), checked by the script, which exits 1 if one breaks:",
             "",

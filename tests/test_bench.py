@@ -59,7 +59,7 @@ def test_addresses_in_one_slash24_or_one_slash48_are_one_network(bench):
     assert {attack.network_group(attack.ipv6_address(0x10, subnet)) for subnet in range(1, 11)} == {"2001:db8:10::/48"}
     groups = {attack.network_group(attack.ipv6_address(group)) for group in range(0x100, 0x140)}
     assert len(groups) == 0x40
-    assert all(ipaddress.ip_network(g).subnet_of(ipaddress.ip_network("2001:db8::/32")) for g in groups)
+    assert all(ipaddress.IPv6Network(g).subnet_of(ipaddress.IPv6Network("2001:db8::/32")) for g in groups)
 
 
 def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
