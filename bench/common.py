@@ -23,6 +23,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def loopback_address(block: int, n: int) -> str:
+    """The n-th client address of loopback block `block`: 127.block.0.1, 127.block.1.1, ... then on into the
+    next blocks, each in a /24 of its own. The service keys rate limits and sources on network groups (an
+    IPv4 /24), so clients meant to be independent must not share one; Linux answers on all of 127.0.0.0/8."""
+    if not 0 <= n < (256 - block) * 256:
+        raise ValueError(f"no room for client {n} from block {block}")
+    return f"127.{block + n // 256}.{n % 256}.1"
+
+
 def ensure_database(url: str) -> None:
     import psycopg
 

@@ -1,15 +1,16 @@
 """Load on the production-like run (scripts/prodlike: nginx with TLS, two gunicorn masters, Celery, PostGIS,
 Redis), from an asyncio client on loopback. Not part of CI.
 
-1. Mixed: honest clients, each from its own loopback address (127.3.x.y; nginx passes it on in
-   X-Forwarded-For and the rate limits key on it), poll the changes feed with If-None-Match as the map does,
-   read the API (GeoJSON list, CSV, OGC items) and submit reports (JSON API, and the HTML form with its CSRF
-   token), with think time, as many people at once would. Meanwhile one client floods submissions from a
-   single address: it must be throttled (429) while the honest clients see no 429.
-2. Submit → visible: reports at 50/s, each from one of 100 addresses and at a place of its own, against a run
-   with ONE Celery worker (architecture §7: p95 ≤ 5 s); a poller reads the changes feed and notes when each report's
-   incident appears. That run publishes every incident (PUBLISH_POLICY=open), so that one report is enough
-   to appear: the pipeline is the same.
+1. Mixed: honest clients, each from a loopback address in a /24 of its own (127.x.y.1 from 127.10.0.1 on;
+   nginx passes it on in X-Forwarded-For, and the rate limits key on its network group, the /24), poll the
+   changes feed with If-None-Match as the map does, read the API (GeoJSON list, CSV, OGC items) and submit
+   reports (JSON API, and the HTML form with its CSRF token), with think time, as many people at once would.
+   Meanwhile one client floods submissions from a single address (127.4.0.1, alone in its /24): it must be
+   throttled (429) while the honest clients see no 429.
+2. Submit → visible: reports at 50/s, each from one of 100 addresses (each in a /24 of its own) and at a place
+   of its own, against a run with ONE Celery worker (architecture §7: p95 ≤ 5 s); a poller reads the changes
+   feed and notes when each report's incident appears. That run publishes every incident (PUBLISH_POLICY=open),
+   so that one report is enough to appear: the pipeline is the same.
 
 Prints req/s, p50/p95/p99 and errors per kind. Run:
 
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import httpx
 from benchdocs import record_section
-from common import free_port, seed_incidents
+from common import free_port, loopback_address, seed_incidents
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,6 +53,9 @@ CARACAS = (-66.9036, 10.4806)
 BBOX = "-67.5,10.0,-66.3,10.9"
 # Each honest client stays within the documented limits: 20 reports per network in 10 minutes.
 SUBMISSIONS_PER_CLIENT = 15
+# Loopback blocks (127.N.0.0 on), apart so that no two kinds of client share a network group.
+FLOODER = "127.4.0.1"
+SENDERS_BLOCK, POLLERS, HONEST_BLOCK = 5, "127.6.0.{}", 10
 OK = {
     "poll (changes, If-None-Match)": {200, 304},
     "list GeoJSON (bbox)": {200},
@@ -218,7 +222,7 @@ async def honest_client(prod: ProdLike, context: ssl.SSLContext, source: str, un
 
 async def flood_client(prod: ProdLike, context: ssl.SSLContext, until: float, stats: Stats) -> None:
     """One address submitting as fast as it can, a fresh device token each time: the network limit stops it."""
-    async with client_for(prod, "127.4.0.1", context) as client:
+    async with client_for(prod, FLOODER, context) as client:
         while time.monotonic() < until:
             lon, lat = CARACAS[0] + random.uniform(-0.3, 0.3), CARACAS[1] + random.uniform(-0.2, 0.2)
             await timed(stats, "flood (one address)", client.post("/api/v1/reports", json=report_json(lon, lat)))
@@ -229,7 +233,7 @@ async def mixed(prod: ProdLike, clients: int, duration: float) -> tuple[Stats, S
     honest, flood = Stats(), Stats()
     until = time.monotonic() + duration
     started = time.monotonic()
-    sources = [f"127.3.{n // 250}.{n % 250 + 1}" for n in range(clients)]
+    sources = [loopback_address(HONEST_BLOCK, n) for n in range(clients)]
     await asyncio.gather(
         *(honest_client(prod, context, source, until, honest) for source in sources),
         flood_client(prod, context, until, flood),
@@ -250,8 +254,9 @@ async def visibility(
     sent_at: dict[tuple[int, int], float] = {}
     seen_at: dict[tuple[int, int], float] = {}
     statuses: dict[int, int] = defaultdict(int)
-    senders = [client_for(prod, f"127.5.{n // 250}.{n % 250 + 1}", context) for n in range(100)]
-    pollers = [client_for(prod, f"127.6.0.{n + 1}", context) for n in range(4)]
+    senders = [client_for(prod, loopback_address(SENDERS_BLOCK, n), context) for n in range(100)]
+    # The pollers are one map's tab: one network is right for them.
+    pollers = [client_for(prod, POLLERS.format(n + 1), context) for n in range(4)]
 
     def cell(lon: float, lat: float) -> tuple[int, int]:
         return round((lon + 70.0) / 0.02), round((lat - origin_lat) / 0.02)
