@@ -337,7 +337,7 @@ def test_the_production_like_run_recovers_by_itself_when_postgresql_restarts_and
 
         def send(n: int) -> tuple[int, dict]:
             try:
-                source = f"127.1.{n // 250}.{n % 250 + 1}"  # a client of its own, for the rate limits
+                source = f"127.1.{n % 250}.{n // 250 + 1}"  # a client in a network of its own, for the rate limits
                 return prod.request("POST", "/api/v1/reports", report_body(n, rng), source=source, timeout=20)
             except OSError as exc:  # a hang or a dropped connection is a failure of its own
                 return 0, {"error": exc.__class__.__name__}
@@ -367,7 +367,7 @@ def test_the_production_like_run_recovers_by_itself_when_postgresql_restarts_and
         acknowledged = [s.body for s in sent if s.status == 201]
         # Asked through the web, each from the address that sent it (reads are rate-limited per network too).
         pending = {
-            body["id"]: (body["status_url"].removeprefix(prod.url), f"127.1.{n // 250}.{n % 250 + 1}")
+            body["id"]: (body["status_url"].removeprefix(prod.url), f"127.1.{n % 250}.{n // 250 + 1}")
             for n, body in ((n, s.body) for n, s in enumerate(sent) if s.status == 201)
         }
 

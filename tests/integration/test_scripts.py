@@ -20,9 +20,10 @@ from tests.conftest import ROOT, free_port, wait_until
 pytestmark = pytest.mark.integration
 
 
-def http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
+def http(method: str, url: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -49,7 +50,8 @@ def test_scripts_run_from_a_clean_clone_serves_the_api_with_a_worker_and_stops_o
         and not key.startswith("PYTEST")
     }
     # Reuse this run's virtualenv: the point here is the script's own set-up, not pip's download speed.
-    env.update(PORT=str(port), HOST="127.0.0.1", VENV=sys.prefix)
+    # Two people on two networks make an incident public: they speak through a trusted proxy, as behind nginx.
+    env.update(PORT=str(port), HOST="127.0.0.1", VENV=sys.prefix, TRUSTED_PROXIES="127.0.0.1")
     log = open(tmp_path / "run.log", "wb")
     process = subprocess.Popen(
         ["bash", "scripts/run"],
@@ -77,7 +79,7 @@ def test_scripts_run_from_a_clean_clone_serves_the_api_with_a_worker_and_stops_o
         assert http("GET", f"{base}/readyz") == (200, {"status": "ok", "checks": {"database": "ok", "redis": "ok"}})
         assert (clone / "var" / "alcabala.sqlite3").exists()
 
-        for n, east in enumerate((0.0, 0.0005)):
+        for n, (east, client) in enumerate(((0.0, "198.51.100.7"), (0.0005, "203.0.113.7"))):
             status, body = http(
                 "POST",
                 f"{base}/api/v1/reports",
@@ -87,6 +89,7 @@ def test_scripts_run_from_a_clean_clone_serves_the_api_with_a_worker_and_stops_o
                     "location": {"type": "Point", "coordinates": [-66.9036 + east, 10.4806]},
                     "device": f"phone-{n}",
                 },
+                {"X-Forwarded-For": client},
             )
             assert status == 201, body
 
