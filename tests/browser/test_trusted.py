@@ -21,9 +21,7 @@ def code() -> str:
     return services.enrol(label="T-17", actor=moderator)[1]
 
 
-def test_with_javascript_the_scanned_code_is_redeemed_kept_as_the_device_token_and_erased_by_the_quick_exit(
-    page, code
-):
+def test_with_javascript_the_scanned_code_is_redeemed_kept_as_the_device_token_and_erased_by_the_quick_exit(page, code):
     page.goto(f"/trusted#code={code}")
     expect(page.locator("#id_code")).to_have_value(code)
     assert "#" not in page.url  # the code does not stay in the address bar or the history entry
