@@ -44,6 +44,8 @@ class TrustedRedeemApi(APIView):
             403: CROSS_SITE,
             409: OpenApiResponse(response=ERROR, description="`code_used`: the code works once."),
             410: OpenApiResponse(response=ERROR, description="`code_expired`: ask for a new code."),
+            413: OpenApiResponse(response=ERROR, description="The body is too large."),
+            415: OpenApiResponse(response=ERROR, description="Send application/json."),
             429: ERRORS[429],
         },
     )
