@@ -1,30 +1,34 @@
-"""Abuse resistance that never learns who anyone is (architecture §6.1).
+"""Abuse resistance that never learns who anyone is (architecture §6.1, threat model §8.6).
 
-Rate limits and the burst signal key on a *network key*: an HMAC of the client's address (of an IPv6
-address's /64, which one phone rotates within) under a random secret that exists only in Redis, one per
-UTC day, and expires an hour after its day ends. Once it is gone, nobody, us included, can tell which
-address a hash came from or link it to another day's hashes. The address itself is never stored, logged
-or handed to a task.
+Everything keys on a *network group* (an IPv4 /24, an IPv6 /48: `network_group`), never on an address, and
+the address itself is never stored, logged or handed to a task. Two keyings, for two purposes:
 
-Redis unreachable: everything here fails open. A person reporting is never refused because Redis is down
-(architecture §4); there is then no hash, no count and no burst signal.
+- Counting requests (rate limits, log-in lockouts, API reads): `keys.counter_key`, an HMAC of the group
+  under a random secret that exists only in Redis, one per UTC day, expiring an hour after its day ends, and
+  under the server's key, which is in neither Redis nor the database. Counters hold counts per fixed
+  window, no times and no entries: nothing in them lines up with a report, and without the server's key
+  they do not even say which networks used the service.
+- Counting independent sources (the worker, votes): the group's *source pseudonym* under the server's own
+  key (`keys.source_key`), which sits in no database and no Redis. A report's pseudonym waits in Redis
+  only until the worker takes it; the database keeps only a few bits of it per incident (`keys.source_tag`).
+
+Redis unreachable: rate limits fail open. A person reporting is never refused because Redis is down
+(architecture §4); there is then no count, and what they send adds no independent source's weight.
 
 Entry points for views: `same_origin_guard` (raises `CrossSiteRefused`), `report_guard`, `vote_guard` (raise
 `RateLimited`) and `honeypot_tripped`.
-Entry points for services: `report_network_remember`, `report_network_take`, `burst_observe`.
+Entry points for services: `report_source_remember`, `report_source_peek`, `report_source_forget`, `reach_take`,
+`is_burst`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import logging
 import math
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -36,7 +40,7 @@ from django.utils.translation import gettext, ngettext
 from config.redis import get_redis
 from incidents import conf
 from incidents.errors import DomainError
-from incidents.keys import device_key
+from incidents.keys import counter_key, reach_member, source_key
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +54,8 @@ HONEYPOT_FIELD = "website"
 # A day's secret outlives its day by this much, for requests in flight at midnight and clock skew between
 # web servers; keeping it longer would only keep yesterday's hashes linkable for longer.
 NETKEY_GRACE = timedelta(hours=1)
-# How long a received report's network key waits in Redis for the worker (which deletes it on reading).
-REPORT_NETWORK_TTL_S = 24 * 3600
+# How long a received report's source waits in Redis for the worker (which deletes it on reading).
+REPORT_SOURCE_TTL_S = 24 * 3600
 
 
 class RateLimited(DomainError):
@@ -180,12 +184,28 @@ def client_ip(request: HttpRequest) -> str:
     return str(remote)
 
 
-# --- the network key -----------------------------------------------------------------------------
+# --- network groups and their keys ---------------------------------------------------------------
 
 
-def _day_secret(client: redis.Redis, now: datetime) -> bytes:
-    """Today's (UTC) random secret, created by whichever process asks first (SET NX) and read back."""
+def network_group(ip: str) -> bytes:
+    """The network group of an address: its IPv4 /24 or its IPv6 /48 (architecture §6.1).
+
+    One household, one office NAT or one attacker renting addresses in one block is one group; so is a
+    phone whose IPv6 address rotates within its /64 and its provider's /48. Only hashes of it are kept."""
+    address = _parse_ip(ip)
+    if address is None:
+        return b"?" + ip.encode("utf-8", "surrogatepass")
+    if isinstance(address, ipaddress.IPv6Address):
+        return b"6" + address.packed[:6]
+    return b"4" + address.packed[:3]
+
+
+def _day_secret(client: redis.Redis, now: datetime, *, create: bool = True) -> bytes | None:
+    """The (UTC) day's random secret, created by whichever process asks first (SET NX) and read back."""
     name = f"alc:netkey:{now:%Y-%m-%d}"
+    if not create:
+        found = client.get(name)
+        return found if isinstance(found, bytes) else None
     end_of_day = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
     # Relative expiry from the server's clock, so that the key's life follows the same clock as its name.
     ttl = math.ceil((end_of_day - now + NETKEY_GRACE).total_seconds())
@@ -196,18 +216,14 @@ def _day_secret(client: redis.Redis, now: datetime) -> bytes:
     return secret
 
 
-def _address_material(ip: str) -> bytes:
-    address = _parse_ip(ip)
-    if address is None:
-        return b"?" + ip.encode("utf-8", "surrogatepass")
-    if isinstance(address, ipaddress.IPv6Address):
-        return b"6" + address.packed[:8]  # the /64: one phone's rotating addresses are one network
-    return b"4" + address.packed
+def _day_hash(secret: bytes, purpose: bytes, material: bytes) -> str:
+    return counter_key(secret, purpose, material)
 
 
 def _network_key(client: redis.Redis, ip: str, now: datetime) -> str:
     secret = _day_secret(client, now)
-    return hmac.new(secret, _address_material(ip), hashlib.sha256).hexdigest()[:32]
+    assert secret is not None
+    return _day_hash(secret, b"net", network_group(ip))
 
 
 def _server_now() -> datetime:
@@ -216,7 +232,10 @@ def _server_now() -> datetime:
 
 
 def network_key(ip: str) -> str | None:
-    """A keyed hash of `ip` (of its /64 for IPv6) under today's secret, or None if Redis is unreachable."""
+    """A keyed hash of `ip`'s network group for today (`keys.counter_key`), or None if Redis is unreachable.
+
+    For counting a network's requests in Redis (rate limits, log-in lockouts, API reads), never for storing
+    beside anything a report or vote leaves (architecture §8.6)."""
     try:
         return _network_key(get_redis(), ip, _server_now())
     except redis.RedisError as exc:
@@ -224,45 +243,61 @@ def network_key(ip: str) -> str | None:
         return None
 
 
+def source_of(request: HttpRequest) -> str:
+    """The source pseudonym of `request`'s network group (`keys.source_key`), for the worker's counting."""
+    return source_key(network_group(client_ip(request)))
+
+
 # --- rate limits ---------------------------------------------------------------------------------
 
-# A sliding log per (action, scope, window): a sorted set of accepted attempts scored by time in ms.
-# All limits of one attempt are checked, and counted only if every one allows it, in one atomic script,
-# so concurrent requests cannot race past a limit. Refused attempts are not counted: a client that keeps
-# trying gets in again exactly when the oldest counted attempt leaves the window, which is what
-# Retry-After says. A set holds at most `limit` members (tens), so the exactness is cheap.
-_SLIDING_LOG = """
+# Counters per (action, scope, window) in fixed windows, and the sliding estimate over the current and the
+# previous one: previous × (time left of the window) + current. Only counts are kept, never a time or an
+# entry per attempt, so that nothing in Redis lines up with a report's time in the database (architecture
+# §8.6). All limits of one attempt are checked, and counted only if every one allows it, in one atomic
+# script, so concurrent requests cannot race past a limit; refused attempts are not counted.
+_WINDOWED_COUNT = """
 local now = tonumber(ARGV[1])
 local wait = 0
 for i, key in ipairs(KEYS) do
-    local limit = tonumber(ARGV[1 + 2 * i])
-    local window = tonumber(ARGV[2 + 2 * i])
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-    local count = redis.call('ZCARD', key)
-    if count >= limit then
-        local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-        local free_at = tonumber(oldest[2]) + window
-        if free_at - now > wait then
-            wait = free_at - now
+    local limit = tonumber(ARGV[2 * i])
+    local window = tonumber(ARGV[1 + 2 * i])
+    local bucket = math.floor(now / window)
+    local elapsed = now - bucket * window
+    local current = tonumber(redis.call('GET', key .. ':' .. bucket) or '0')
+    local previous = tonumber(redis.call('GET', key .. ':' .. (bucket - 1)) or '0')
+    local left = (window - elapsed) / window
+    if previous * left + current + 1 > limit then
+        -- When the estimate drops low enough for one more: during this window as the previous one
+        -- fades, or else after it, as this one fades in turn.
+        local free_at
+        if current + 1 <= limit and previous > 0 then
+            free_at = window - (limit - 1 - current) * window / previous
+        else
+            free_at = window + window * (1 - (limit - 1) / math.max(current, 1))
+        end
+        if free_at - elapsed > wait then
+            wait = free_at - elapsed
         end
     end
 end
 if wait > 0 then
-    return wait
+    return math.ceil(wait)
 end
 for i, key in ipairs(KEYS) do
-    redis.call('ZADD', key, now, ARGV[2])
-    redis.call('PEXPIRE', key, tonumber(ARGV[2 + 2 * i]))
+    local window = tonumber(ARGV[1 + 2 * i])
+    local name = key .. ':' .. math.floor(now / window)
+    redis.call('INCR', name)
+    redis.call('PEXPIRE', name, 2 * window)
 end
 return 0
 """
 
 
-def _limits_for(action: str, network: str, device_hash: str | None) -> list[tuple[str, int, int]]:
+def _limits_for(action: str, network: str, device: str | None) -> list[tuple[str, int, int]]:
     """(Redis key, limit, window in s) for each limit that applies to one attempt."""
     scopes = [("net", network, conf.rate_limits(f"RATE_LIMIT_{action.upper()}S_PER_NETWORK"))]
-    if device_hash:
-        scopes.append(("dev", device_hash, conf.rate_limits(f"RATE_LIMIT_{action.upper()}S_PER_DEVICE")))
+    if device:
+        scopes.append(("dev", device, conf.rate_limits(f"RATE_LIMIT_{action.upper()}S_PER_DEVICE")))
     return [
         (f"alc:rl:{action}:{scope}:{window}:{ident}", limit, window)
         for scope, ident, limits in scopes
@@ -274,10 +309,10 @@ def _count(client: redis.Redis, limits: list[tuple[str, int, int]], now: datetim
     """Count one attempt against every limit and return 0, or refuse it and return the wait in ms."""
     if not limits:
         return 0
-    args: list[int | str] = [int(now.timestamp() * 1000), secrets.token_hex(8)]  # the member: any unique id
+    args: list[int | str] = [int(now.timestamp() * 1000)]
     for _key, limit, window in limits:
         args += [limit, window * 1000]
-    script = client.register_script(_SLIDING_LOG)
+    script = client.register_script(_WINDOWED_COUNT)
     return int(script(keys=[key for key, _limit, _window in limits], args=args))
 
 
@@ -288,15 +323,20 @@ def _wait_text(seconds: int) -> str:
     return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
 
 
-def _guard(request: HttpRequest, *, action: str, device: str | None) -> str | None:
+def _guard(request: HttpRequest, *, action: str, device: str | None) -> None:
     try:
         client = get_redis()
         now = _server_now()
-        network = _network_key(client, client_ip(request), now)
-        wait_ms = _count(client, _limits_for(action, network, device_key(device)), now)
+        secret = _day_secret(client, now)
+        assert secret is not None
+        network = _day_hash(secret, b"net", network_group(client_ip(request)))
+        # The device's counter is keyed by the day's secret too, never by its reporter_key: only the token
+        # itself links a counter to the reports in the database.
+        ident = _day_hash(secret, b"dev", device.encode("utf-8", "surrogatepass")) if device else None
+        wait_ms = _count(client, _limits_for(action, network, ident), now)
     except redis.RedisError as exc:
         logger.warning("%s accepted without rate limits, Redis unreachable: %s", action, exc.__class__.__name__)
-        return None
+        return
     if wait_ms > 0:
         retry_after = max(1, math.ceil(wait_ms / 1000))
         if action == "report":
@@ -310,30 +350,31 @@ def _guard(request: HttpRequest, *, action: str, device: str | None) -> str | No
                 "Please try again in %(wait)s."
             )
         raise RateLimited(retry_after=retry_after, detail=detail % {"wait": _wait_text(retry_after)})
-    return network
 
 
 def report_guard(request: HttpRequest, *, device: str | None, client_id: uuid.UUID | None = None) -> str | None:
     """Check and count one report from `request`'s network and from `device` (the raw device token).
 
     Limits: RATE_LIMIT_REPORTS_PER_NETWORK and, when there is a device token, RATE_LIMIT_REPORTS_PER_DEVICE.
-    Raises RateLimited when any limit is reached; that attempt is then not counted. Returns the network key
-    to hand to `services.report_submit(network_key=...)` for the burst signal, or None when there is
-    nothing to hand on: Redis is unreachable (nothing is checked then), or `client_id` names a report
-    already accepted, whose retries (an offline queue that missed the answer) are neither limited nor
-    counted, since they create nothing.
+    Raises RateLimited when any limit is reached; that attempt is then not counted. Returns the source
+    pseudonym (`source_of`) to hand to `services.report_submit(source=...)`, or None when `client_id` names
+    a report already accepted, whose retries (an offline queue that missed the answer) are neither limited
+    nor counted, since they create nothing. Without Redis nothing is checked, and the source is returned.
     """
     if client_id is not None:
         from incidents.models import Report  # this module is imported before the app registry is ready
 
         if Report.objects.filter(client_id=client_id).exists():
             return None
-    return _guard(request, action="report", device=device)
+    _guard(request, action="report", device=device)
+    return source_of(request)
 
 
-def vote_guard(request: HttpRequest, *, device: str | None) -> str | None:
-    """Check and count one vote, like `report_guard`, under RATE_LIMIT_VOTES_PER_NETWORK / _PER_DEVICE."""
-    return _guard(request, action="vote", device=device)
+def vote_guard(request: HttpRequest, *, device: str | None) -> str:
+    """Check and count one vote, like `report_guard`, under RATE_LIMIT_VOTES_PER_NETWORK / _PER_DEVICE;
+    returns the source pseudonym for `services.incident_vote(source=...)`."""
+    _guard(request, action="vote", device=device)
+    return source_of(request)
 
 
 def honeypot_tripped(value: object) -> bool:
@@ -346,42 +387,100 @@ def honeypot_tripped(value: object) -> bool:
     return True
 
 
-# --- the burst signal ----------------------------------------------------------------------------
+# --- a report's source, on its way to the worker ---------------------------------------------------
 
 
-def _report_network_name(report_id: uuid.UUID | str) -> str:
-    return f"alc:report-net:{report_id}"
+def _report_source_name(report_id: uuid.UUID | str) -> str:
+    return f"alc:report-src:{report_id}"
 
 
-def report_network_remember(*, report_id: uuid.UUID | str, network_key: str | None) -> None:
-    """Keep a received report's network key in Redis (never in the database) until the worker takes it."""
-    if not network_key:
+def report_source_remember(*, report_id: uuid.UUID | str, source: str | None) -> None:
+    """Keep a received report's source pseudonym in Redis (never in the database) until the worker takes it."""
+    if not source:
         return
     try:
-        get_redis().set(_report_network_name(report_id), network_key, ex=REPORT_NETWORK_TTL_S)
+        get_redis().set(_report_source_name(report_id), source, ex=REPORT_SOURCE_TTL_S)
     except redis.RedisError as exc:
-        logger.warning(
-            "report %s kept without its network key, Redis unreachable: %s", report_id, exc.__class__.__name__
-        )
+        logger.warning("report %s kept without its source, Redis unreachable: %s", report_id, exc.__class__.__name__)
 
 
-def report_network_take(*, report_id: uuid.UUID | str) -> str | None:
-    """The network key a report arrived with, deleted as it is read; None if unknown or Redis is down."""
+def report_source_peek(*, report_id: uuid.UUID | str) -> str | None:
+    """The source pseudonym a report arrived with; None if unknown or Redis is down. The worker reads it
+    before its transaction and forgets it once that committed (`report_source_forget`), so that a retry
+    after a failure still finds it."""
     try:
-        value = get_redis().getdel(_report_network_name(report_id))
+        value = get_redis().get(_report_source_name(report_id))
     except redis.RedisError as exc:
-        logger.warning("no burst check for report %s, Redis unreachable: %s", report_id, exc.__class__.__name__)
+        logger.warning("report %s counted as no source, Redis unreachable: %s", report_id, exc.__class__.__name__)
         return None
     if not value:
         return None
     return value.decode() if isinstance(value, bytes) else value
 
 
-@dataclass(frozen=True)
-class BurstCheck:
-    reporters: int
-    networks: int
-    burst: bool
+def report_source_forget(*, report_id: uuid.UUID | str) -> None:
+    try:
+        get_redis().delete(_report_source_name(report_id))
+    except redis.RedisError as exc:
+        # It expires on its own after REPORT_SOURCE_TTL_S.
+        logger.warning("report %s's source left to expire, Redis unreachable: %s", report_id, exc.__class__.__name__)
+
+
+# --- a network's reach -----------------------------------------------------------------------------
+
+# The distinct incidents one source weighed in on within the last hour: a sorted set per source and day,
+# its members opaque per incident (`keys.reach_member`) and scored by the minute. Keyed by the day's secret
+# over the pseudonym, so that a source's sets of two days cannot be told to be one network's.
+_REACH = """
+local now = tonumber(ARGV[1])
+local hour = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local member = ARGV[4]
+local seen = {}
+local count = 0
+for _, key in ipairs(KEYS) do
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - hour)
+    for _, m in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+        if not seen[m] then
+            seen[m] = true
+            count = count + 1
+        end
+    end
+end
+if not seen[member] and count >= limit then
+    return 0
+end
+redis.call('ZADD', KEYS[1], now, member)
+redis.call('PEXPIRE', KEYS[1], hour)
+return 1
+"""
+
+
+def reach_take(*, source: str, incident_id: int, now: datetime | None = None) -> bool:
+    """Whether `source` may add weight to incident `incident_id` now, and if so count it in its reach.
+
+    A source adds weight to at most NETWORK_REACH_PER_HOUR distinct incidents in any hour (architecture
+    §6.1); an incident it already weighed in on within the hour costs nothing more. Past that its reports
+    and votes are kept but weigh nothing. Redis unreachable: no weight (what cannot be counted is not
+    trusted), the report or vote itself is kept as always."""
+    now = now or _server_now()
+    minute_ms = int(now.timestamp() // 60) * 60_000
+    try:
+        client = get_redis()
+        today = _day_secret(client, now)
+        assert today is not None
+        names = [f"alc:reach:{_day_hash(today, b'reach', source.encode())}"]
+        # Yesterday's set still covers the first hour of today, while its secret lives (NETKEY_GRACE).
+        yesterday = _day_secret(client, now - timedelta(days=1), create=False)
+        if yesterday is not None:
+            names.append(f"alc:reach:{_day_hash(yesterday, b'reach', source.encode())}")
+        script = client.register_script(_REACH)
+        member = reach_member(source, incident_id)
+        args: list[int | str] = [minute_ms, 3_600_000, conf.network_reach_per_hour(), member]
+        return bool(script(keys=names, args=args))
+    except redis.RedisError as exc:
+        logger.warning("no weight for incident %s, Redis unreachable: %s", incident_id, exc.__class__.__name__)
+        return False
 
 
 def is_burst(reporters: int, networks: int) -> bool:
@@ -389,26 +488,3 @@ def is_burst(reporters: int, networks: int) -> bool:
     many networks (3 reporters from 1 network, 4 from 2, 6 from 3...). People who happen to share a
     carrier's NAT can trip it too, which is why it only lowers confidence and asks for a moderator."""
     return reporters >= conf.burst_min_reporters() and networks * 2 <= reporters
-
-
-def burst_observe(*, incident_id: int, reporter: str, network_key: str, at: datetime) -> BurstCheck | None:
-    """Record that `reporter` (a device hash, or the report's id without one) reached the incident from
-    `network_key` at `at` (when the report was received), and judge the reporters of the BURST window
-    that ends then. None when Redis is unreachable: the signal is skipped, processing goes on."""
-    window_ms = int(conf.burst_window().total_seconds() * 1000)
-    at_ms = int(at.timestamp() * 1000)
-    name = f"alc:burst:{incident_id}"
-    try:
-        pipe = get_redis().pipeline(transaction=True)
-        pipe.zadd(name, {f"{reporter}|{network_key}": at_ms})
-        pipe.zremrangebyscore(name, "-inf", at_ms - window_ms)
-        pipe.zrangebyscore(name, at_ms - window_ms, at_ms)
-        pipe.pexpire(name, 2 * window_ms)  # reports are processed in about their order of arrival
-        members = pipe.execute()[2]
-    except redis.RedisError as exc:
-        logger.warning("no burst check for incident %s, Redis unreachable: %s", incident_id, exc.__class__.__name__)
-        return None
-    arrivals = [member.decode().rsplit("|", 1) for member in members]
-    reporters = len({who for who, _network in arrivals})
-    networks = len({network for _who, network in arrivals})
-    return BurstCheck(reporters=reporters, networks=networks, burst=is_burst(reporters, networks))

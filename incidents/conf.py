@@ -36,12 +36,19 @@ def publish_policy() -> str:
     return getattr(settings, "PUBLISH_POLICY", "corroborated")
 
 
-def corroboration_reporters() -> int:
-    return getattr(settings, "CORROBORATION_REPORTERS", 2)
+def corroboration_sources() -> int:
+    """Independent sources (network groups) that make an incident public under `corroborated`."""
+    return getattr(settings, "CORROBORATION_SOURCES", 2)
 
 
-def gone_votes_to_clear() -> int:
-    return getattr(settings, "GONE_VOTES_TO_CLEAR", 2)
+def gone_sources_to_clear() -> int:
+    """Independent sources answering "gone" that clear an unverified incident (architecture §3)."""
+    return getattr(settings, "GONE_SOURCES_TO_CLEAR", 2)
+
+
+def network_reach_per_hour() -> int:
+    """Distinct incidents one network group may add weight to in any hour."""
+    return getattr(settings, "NETWORK_REACH_PER_HOUR", 3)
 
 
 def report_max_age() -> timedelta:

@@ -76,13 +76,30 @@ class Incident(models.Model):
     first_reported_at = models.DateTimeField()
     last_confirmed_at = models.DateTimeField()
     expires_at = models.DateTimeField()
+    # Devices: distinct device tokens that reported it, and that answered "still there" or "gone" last.
     reporters = models.PositiveIntegerField(default=0)
     still_there = models.PositiveIntegerField(default=0)
     gone = models.PositiveIntegerField(default=0)
+    # Independent sources (network groups with weight, architecture §3): what publication, confidence and
+    # clearing count. `sources` reported it; of the sources, by their latest answer: `sources_confirming`
+    # reported it and did not say "gone" since, `sources_vouching` only voted "still there", `sources_gone`
+    # said "gone" last. Recounted from its Source rows with every change.
+    sources = models.PositiveIntegerField(default=0)
+    sources_confirming = models.PositiveIntegerField(default=0)
+    sources_vouching = models.PositiveIntegerField(default=0)
+    sources_gone = models.PositiveIntegerField(default=0)
     confidence = models.FloatField(default=0.0)
     verified_at = models.DateTimeField(null=True, blank=True)
     # Reporters arrived in a burst from few networks: confidence is lowered and moderators look first.
     burst = models.BooleanField(default=False)
+    # "Gone" and fresh confirmations disagree, it was reopened after votes cleared it, or it came in a burst.
+    contested = models.BooleanField(default=False)
+    # Enough independent "gone" to clear it, but a moderator verified it: only a person may end it.
+    reported_gone = models.BooleanField(default=False)
+    # A trusted reporter reported it (architecture §6.9).
+    trusted = models.BooleanField(default=False)
+    # Cleared by votes, not by a person: a report within its time to live reopens it, sources and all.
+    cleared_by_votes = models.BooleanField(default=False)
     note = models.TextField(blank=True, max_length=1000)
     # A tombstone left by a moderator's merge points at the incident that absorbed it.
     merged_into = models.ForeignKey(
@@ -157,6 +174,32 @@ class Report(models.Model):
             raise ValidationError("A report needs a location or a place name.")
         if self.point is not None and not deployment_area_contains(self.point):
             raise ValidationError({"point": "The point is outside the deployment area."})
+
+
+class Source(models.Model):
+    """One independent source of one incident: a network group, known here only by a tag of a few bits.
+
+    The tag (`keys.source_tag`) is an HMAC under the server's key of the incident and the group's pseudonym,
+    cut to 12 bits: two networks of one incident rarely share one, and no dump, with the key or without it,
+    tells which network a tag stands for or that two incidents share a network (architecture §8.6).
+    `weighted` is false for a source that was past its network's reach when it came (kept for moderators,
+    counted nowhere); `confirmed_at` and `gone_at` are its latest answers either way.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="source_rows")
+    tag = models.CharField(max_length=8)
+    weighted = models.BooleanField(default=True)
+    reported = models.BooleanField(default=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    gone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "tag"], name="one_source_row_per_tag")]
+
+    @property
+    def says_gone(self) -> bool:
+        """Its latest answer is "gone"."""
+        return self.gone_at is not None and (self.confirmed_at is None or self.gone_at > self.confirmed_at)
 
 
 class Vote(models.Model):

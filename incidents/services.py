@@ -13,7 +13,7 @@ from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BooleanField, Case, Value, When
+from django.db.models import BooleanField, Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +22,7 @@ from geo.geocoding import describe, locate, lookups_are_local, parse_coordinates
 from geo.spatial import bbox_around
 from incidents import abuse, conf, events, mapversion
 from incidents.errors import DomainError
-from incidents.keys import device_key
+from incidents.keys import device_key, source_tag
 from incidents.models import (
     ACTIVE_STATUSES,
     Counter,
@@ -30,6 +30,7 @@ from incidents.models import (
     ModerationEvent,
     Report,
     ReportState,
+    Source,
     Status,
     Vote,
     check_transition,
@@ -77,18 +78,23 @@ def _merge_lock(kind: str) -> None:
 
 
 def confidence_for(incident: Incident) -> float:
-    """How sure we are, 0–1: distinct reporters and "still there" votes raise it, "gone" votes lower
-    it, reporters arriving in a burst from few networks scale it by BURST_CONFIDENCE_FACTOR, a
-    moderator's verification sets a floor, a rejection makes it 0."""
+    """How sure we are, 0–1, from independent sources, never from devices (architecture §3): each source
+    that reported it and still stands by it counts one, a source that only answered "still there" counts a
+    half, each source whose latest answer is "gone" lowers it; reporters arriving in a burst from few
+    networks scale it by BURST_CONFIDENCE_FACTOR; a trusted reporter's report and a moderator's
+    verification set floors; a rejection makes it 0."""
     if incident.status == Status.REJECTED:
         return 0.0
-    evidence = incident.reporters + 0.5 * incident.still_there
+    evidence = incident.sources_confirming + 0.5 * incident.sources_vouching
     score = 0.85 * (1 - 0.5**evidence)
-    score *= 0.75**incident.gone
+    score *= 0.75**incident.sources_gone
     if incident.burst:
         score *= conf.burst_confidence_factor()
+    gone = min(incident.sources_gone, 3)
+    if incident.trusted:
+        score = max(score, 0.9 - 0.1 * gone)
     if incident.verified_at is not None:
-        score = max(score, 0.95 - 0.1 * min(incident.gone, 3))
+        score = max(score, 0.95 - 0.1 * gone)
     return round(min(max(score, 0.0), 1.0), 2)
 
 
@@ -104,11 +110,12 @@ class Audit:
 
 
 def incident_change_record(
-    *, incident: Incident, now: datetime, insert: bool = False, audit: Audit | None = None
+    *, incident: Incident, now: datetime, insert: bool = False, unseen: bool = False, audit: Audit | None = None
 ) -> Incident:
     """Record a change made to `incident` in memory: recompute its confidence and save it (insert it when
-    `insert`); when the public can see the change (`events.is_public_change`: it becomes or stops being
-    public, or its public Feature differs), also set `updated_at` to `now`, take a new map version and
+    `insert`; `unseen`: it was saved in this transaction, before anything public was made of it); when
+    the public can see the change (`events.is_public_change`: it becomes or stops being public, or its
+    public Feature differs), also set `updated_at` to `now`, take a new map version and
     append the public event the change makes. Given `audit`, append its ModerationEvent. All in one
     transaction (the caller's, when there is one), so no change is ever saved without its version, its
     event and its audit entry.
@@ -121,7 +128,7 @@ def incident_change_record(
     """
     # No savepoint inside the caller's transaction: a failure here rolls the caller's change back too.
     with transaction.atomic(savepoint=False):
-        before = None if insert else events.seen(incident.pk, now=now)
+        before = None if insert or unseen else events.seen(incident.pk, now=now)
         incident.confidence = confidence_for(incident)
         public = events.is_public_change(before, incident, now=now)
         if public:
@@ -202,7 +209,7 @@ def report_submit(
     channel: str = "api",
     device: str | None = None,
     photo: File | None = None,
-    network_key: str | None = None,
+    source: str | None = None,
     spam: bool = False,
     now: datetime | None = None,
 ) -> tuple[Report, bool]:
@@ -213,9 +220,10 @@ def report_submit(
     and no earlier than REPORT_MAX_AGE_HOURS ago; description at most 500 characters. Processing is
     enqueued after commit; if the broker is down the sweeper picks the report up later.
     A photo is re-encoded with no metadata at all (architecture §6.3) and stored only with a new report.
-    `network_key` (from `abuse.report_guard`) waits in Redis, never in the database, for the worker's
-    burst check. `spam` (the HTML form's honeypot was filled) keeps the report as `spam` for moderators,
-    never processed nor public, and purged like any report without an incident. Returns (report, created).
+    `source` (the network's pseudonym, from `abuse.report_guard`) waits in Redis, never in the database,
+    for the worker to count the report's independent source. `spam` (the HTML form's honeypot was
+    filled) keeps the report as `spam` for moderators, never processed nor public, and purged like any
+    report without an incident. Returns (report, created).
     """
     now = now or timezone.now()
     existing = Report.objects.filter(client_id=client_id).first()
@@ -299,7 +307,7 @@ def report_submit(
 
     if spam:
         return report, True
-    abuse.report_network_remember(report_id=report.pk, network_key=network_key)
+    abuse.report_source_remember(report_id=report.pk, source=source)
     transaction.on_commit(lambda: enqueue_process_report(report.pk))
     return report, True
 
@@ -328,7 +336,7 @@ def report_process(
             Report.objects.filter(pk=report.pk, state=ReportState.RECEIVED).update(
                 state=ReportState.UNLOCATABLE, processed_at=now or timezone.now()
             )
-            abuse.report_network_take(report_id=report.pk)
+            abuse.report_source_forget(report_id=report.pk)
             report.refresh_from_db()
             return report
     # A remote geocoder is asked only for a point whose incident has no name yet; the gazetteer answers
@@ -337,6 +345,7 @@ def report_process(
         place = ""
     else:
         place = describe(point, fallback=geocode_fallback)
+    source = abuse.report_source_peek(report_id=report.pk)
 
     with transaction.atomic():
         _merge_lock(report.kind)
@@ -346,52 +355,82 @@ def report_process(
         )
         if not claimed:
             report.refresh_from_db()
+            abuse.report_source_forget(report_id=report.pk)
             return report
         incident = _incident_for(kind=report.kind, point=point, now=now)
         if incident is None:
+            incident = _incident_reopen(kind=report.kind, point=point, now=now)
+        if incident is None:
             incident = _incident_open(report=report, point=point, now=now, place=place)
-        else:
-            _incident_join(incident=incident, report=report, now=now, place=place)
         Report.objects.filter(pk=report.pk).update(incident=incident)
-    # Redis is asked after the merge's transaction, so that a slow Redis never holds the merge lock.
-    _incident_burst_check(incident_id=incident.pk, report=report, now=now)
+        _incident_join(incident=incident, report=report, source=source, now=now, place=place)
+    # Forgotten once the join is committed (a failure before leaves it for the retry).
+    abuse.report_source_forget(report_id=report.pk)
     # What the updates above wrote, without reading the row again.
     report.state, report.point, report.processed_at, report.incident = ReportState.PROCESSED, point, now, incident
     return report
 
 
-def _incident_burst_check(*, incident_id: int, report: Report, now: datetime) -> None:
-    """Flag an incident whose recent reporters arrived in a burst from few networks (`abuse.is_burst`).
+def _source_answer(*, incident: Incident, source: str | None, now: datetime, reported: bool, gone: bool) -> bool:
+    """Record what the source `source` (a network's pseudonym) says of `incident`; True if it carries weight.
 
-    The flag stays: confidence stays scaled down until a moderator verifies (which sets its floor) or
-    rejects the incident, and the moderation queue shows flagged incidents first. Without Redis, or
-    without the report's network key, there is no signal; processing never fails for it.
-    """
-    network = abuse.report_network_take(report_id=report.pk)
-    if network is None:
-        return
-    seen = abuse.burst_observe(
-        incident_id=incident_id,
-        reporter=report.reporter_key or f"report:{report.pk}",
-        network_key=network,
-        at=report.received_at,
+    One row per source and incident (`Source`, under the incident's tag for it): a network is one source
+    however many devices it carries. A source new to the incident (or one that had none) gains weight only
+    within its network's reach (`abuse.reach_take`); without a source (Redis was down, or no network is
+    known) nothing is recorded and nothing weighs."""
+    if source is None:
+        return False
+    tag = source_tag(source, incident.pk)
+    row = Source.objects.filter(incident=incident, tag=tag).first()
+    if row is None:
+        row = Source(incident=incident, tag=tag, weighted=False)
+    if not row.weighted:
+        row.weighted = abuse.reach_take(source=source, incident_id=incident.pk, now=now)
+    row.reported = row.reported or reported
+    if gone:
+        row.gone_at = now
+    else:
+        row.confirmed_at = now
+    row.save()
+    return row.weighted
+
+
+def incident_sources_recount(incident: Incident) -> None:
+    """Set the incident's source counts from its weighted Source rows (see the fields on `Incident`).
+
+    A network reports through at least one report, so no more sources reported it than it has reporters
+    (`reporters` counts each report without a device as one): after a moderator splits reports off, whose
+    sources cannot be told (architecture §8.6), the counts are held to what remains."""
+    confirming = vouching = gone = reported = 0
+    for row in incident.source_rows.filter(weighted=True):
+        reported += row.reported
+        if row.says_gone:
+            gone += 1
+        elif row.reported:
+            confirming += 1
+        else:
+            vouching += 1
+    incident.sources = min(reported, incident.reporters)
+    incident.sources_confirming = min(confirming, incident.sources)
+    incident.sources_vouching, incident.sources_gone = vouching, gone
+
+
+def _disputed(incident: Incident) -> bool:
+    """A confirmation now, while some weighted source's latest answer is "gone": people disagree."""
+    return any(row.says_gone for row in incident.source_rows.filter(weighted=True))
+
+
+def _burst_seen(*, incident: Incident, at: datetime, now: datetime) -> tuple[int, int]:
+    """Distinct reporters (devices; a report without one is its own) and distinct sources (weighted or not)
+    of the incident within the BURST window that ends at `at`, as the database holds them."""
+    window = conf.burst_window()
+    keys = Report.objects.filter(incident=incident, received_at__gt=at - window, received_at__lte=at).values_list(
+        "reporter_key", "pk"
     )
-    if seen is None or not seen.burst:
-        return
-    with transaction.atomic():
-        incident = Incident.objects.select_for_update().filter(pk=incident_id, burst=False).first()
-        if incident is None or incident.status not in ACTIVE_STATUSES:
-            return
-        before = {"burst": False, "confidence": incident.confidence}
-        incident.burst = True
-        minutes = int(conf.burst_window().total_seconds() // 60)
-        audit = Audit(
-            action="burst",
-            before=before,
-            after={"burst": True, "confidence": confidence_for(incident)},
-            reason=f"{seen.reporters} reporters from {seen.networks} networks within {minutes} minutes",
-        )
-        incident_change_record(incident=incident, now=now, audit=audit)
+    reporters = len({key or pk for key, pk in keys})
+    since = now - window
+    networks = incident.source_rows.filter(Q(confirmed_at__gt=since) | Q(gone_at__gt=since)).count()
+    return reporters, networks
 
 
 def _incident_for(*, kind: str, point: Point, now: datetime) -> Incident | None:
@@ -413,6 +452,43 @@ def _incident_for(*, kind: str, point: Point, now: datetime) -> Incident | None:
     return Incident.objects.select_for_update().get(pk=nearest)
 
 
+def _incident_reopen(*, kind: str, point: Point, now: datetime) -> Incident | None:
+    """The nearest incident of `kind` that "gone" votes cleared within its time to live, reopened and marked
+    contested, with its earlier sources (architecture §3): votes cannot erase a checkpoint that people
+    report again. None if there is none; what a moderator ended stays ended."""
+    radius = conf.kind_settings(kind).merge_radius_m
+    nearest = (
+        Incident.objects.filter(
+            status=Status.CLEARED,
+            cleared_by_votes=True,
+            merged_into__isnull=True,
+            expires_at__gt=now,
+            kind=kind,
+            point__bboverlaps=bbox_around(point, radius),
+            point__distance_lte=(point, D(m=radius)),
+        )
+        .annotate(distance=Distance("point", point))
+        .order_by("distance", "id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if nearest is None:
+        return None
+    incident = Incident.objects.select_for_update().get(pk=nearest)
+    before = {"status": incident.status, "contested": incident.contested}
+    # Not a transition a person can make (architecture §3): only a fresh report undoes a clearing by votes.
+    incident.status = Status.UNVERIFIED
+    incident.cleared_by_votes = False
+    incident.contested = True
+    audit = Audit(
+        action="reopen",
+        before=before,
+        after={"status": incident.status, "contested": True},
+        reason="reported again within its time to live after votes cleared it",
+    )
+    return incident_change_record(incident=incident, now=now, audit=audit)
+
+
 def _place_known_near(*, kind: str, point: Point) -> bool:
     """Whether the incident this point would join already has a name, so that no lookup is spent on it
     (a read before the merge's transaction: at worst a name is looked up and not used)."""
@@ -430,6 +506,7 @@ def _place_known_near(*, kind: str, point: Point) -> bool:
 
 
 def _incident_open(*, report: Report, point: Point, now: datetime, place: str = "") -> Incident:
+    """A new incident for `report`, with no reporter yet: `_incident_join` counts the report."""
     ttl = conf.kind_settings(report.kind).ttl
     incident = Incident(
         kind=report.kind,
@@ -439,24 +516,55 @@ def _incident_open(*, report: Report, point: Point, now: datetime, place: str = 
         first_reported_at=report.observed_at,
         last_confirmed_at=report.observed_at,
         expires_at=report.observed_at + ttl,
-        reporters=1,
+        reporters=0,
         created_at=now,
     )
-    return incident_change_record(incident=incident, now=now, insert=True)
+    # Saved without a change record: the join below records the incident with its first report at once.
+    incident.confidence = confidence_for(incident)
+    incident.save(force_insert=True)
+    incident._inserted = True  # type: ignore[attr-defined]
+    return incident
 
 
-def _incident_join(*, incident: Incident, report: Report, now: datetime, place: str = "") -> None:
+def _incident_join(*, incident: Incident, report: Report, source: str | None, now: datetime, place: str = "") -> None:
+    """Count `report` (already linked to `incident`) in it: its device, its source, the flags they raise."""
     ttl = conf.kind_settings(report.kind).ttl
+    inserted = getattr(incident, "_inserted", False)
     if not incident.place and place:
         incident.place = place[: Incident._meta.get_field("place").max_length]
     key = report.reporter_key
-    counted = key is not None and Report.objects.filter(incident=incident, reporter_key=key).exists()
+    counted = (
+        key is not None and Report.objects.filter(incident=incident, reporter_key=key).exclude(pk=report.pk).exists()
+    )
     if not counted:
         incident.reporters += 1
     incident.first_reported_at = min(incident.first_reported_at, report.observed_at)
-    incident.last_confirmed_at = max(incident.last_confirmed_at, report.observed_at)
-    incident.expires_at = max(incident.expires_at, report.observed_at + ttl)
-    incident_change_record(incident=incident, now=now)
+    weighted = _source_answer(incident=incident, source=source, now=now, reported=True, gone=False)
+    # Only what weighs keeps an incident alive: a network past its reach cannot hold a fake on the map.
+    if weighted:
+        if not inserted and _disputed(incident):
+            incident.contested = True
+        incident.last_confirmed_at = max(incident.last_confirmed_at, report.observed_at)
+        incident.expires_at = max(incident.expires_at, report.observed_at + ttl)
+    incident_sources_recount(incident)
+    audit = None
+    if source is not None and not incident.burst and incident.status in ACTIVE_STATUSES:
+        reporters, networks = _burst_seen(incident=incident, at=report.received_at, now=now)
+        if abuse.is_burst(reporters, networks):
+            before = {"burst": False, "contested": incident.contested, "confidence": incident.confidence}
+            incident.burst = incident.contested = True
+            minutes = int(conf.burst_window().total_seconds() // 60)
+            audit = Audit(
+                action="burst",
+                before=before,
+                after={"burst": True, "contested": True, "confidence": confidence_for(incident)},
+                reason=f"{reporters} reporters from {networks} networks within {minutes} minutes",
+            )
+    if inserted:
+        # The row exists (the Source rows point at it); record it now as the insert it is to the public.
+        incident_change_record(incident=incident, now=now, unseen=True, audit=audit)
+    else:
+        incident_change_record(incident=incident, now=now, audit=audit)
 
 
 def report_requeue_waiting(*, older_than_s: int, now: datetime | None = None, limit: int = 1000) -> int:
@@ -500,11 +608,17 @@ def incident_describe(
     return incident
 
 
-def incident_vote(*, incident_id: int, device: str, still_there: bool, now: datetime | None = None) -> Incident:
-    """Record one device's "still there" or "gone" for an active incident; its latest vote counts.
+def incident_vote(
+    *, incident_id: int, device: str, still_there: bool, source: str | None = None, now: datetime | None = None
+) -> Incident:
+    """Record one device's "still there" or "gone" for a live incident; its latest vote counts (architecture §3).
 
-    "Still there" confirms the incident (moves `last_confirmed_at`, extends expiry). "Gone" from at
-    least GONE_VOTES_TO_CLEAR distinct devices, all newer than the last confirmation, clears it.
+    The device's vote is counted in `still_there`/`gone`; what weighs is its network's, `source` (the
+    pseudonym from `abuse.vote_guard`): one network is one source, whatever its devices say, and only within
+    its reach. A weighted "still there" confirms the incident (moves `last_confirmed_at`, extends expiry).
+    "Gone" from at least GONE_SOURCES_TO_CLEAR weighted sources newer than the last confirmation, and from
+    no fewer than the sources that confirmed it within its time to live, clears an unverified incident;
+    a verified one is only marked `reported_gone`, for a moderator to decide.
     """
     key = device_key(device)
     if key is None:
@@ -528,25 +642,53 @@ def incident_vote(*, incident_id: int, device: str, still_there: bool, now: date
         )
         incident.still_there = incident.votes.filter(still_there=True).count()
         incident.gone = incident.votes.filter(still_there=False).count()
+        weighted = _source_answer(incident=incident, source=source, now=now, reported=False, gone=not still_there)
+        ttl = conf.kind_settings(incident.kind).ttl
         audit = None
-        if still_there:
-            ttl = conf.kind_settings(incident.kind).ttl
+        if still_there and weighted:
+            if _disputed(incident):
+                incident.contested = True
             incident.last_confirmed_at = max(incident.last_confirmed_at, now)
             incident.expires_at = max(incident.expires_at, now + ttl)
-        else:
-            recent_gone = incident.votes.filter(still_there=False, updated_at__gt=incident.last_confirmed_at).count()
-            if recent_gone >= conf.gone_votes_to_clear():
-                before = {"status": incident.status}
-                check_transition(incident.status, Status.CLEARED)
-                incident.status = Status.CLEARED
-                audit = Audit(
-                    action="clear",
-                    before=before,
-                    after={"status": incident.status},
-                    reason=f"{recent_gone} devices reported it gone",
-                )
+        incident_sources_recount(incident)
+        if not still_there and weighted:
+            audit = _gone_judged(incident=incident, now=now, ttl=ttl)
         incident_change_record(incident=incident, now=now, audit=audit)
     return incident
+
+
+def _gone_judged(*, incident: Incident, now: datetime, ttl: timedelta) -> Audit | None:
+    """After a weighted "gone": clear the incident, or mark a verified one `reported_gone`, if the sources
+    that say "gone" since its last confirmation are at least GONE_SOURCES_TO_CLEAR and no fewer than those
+    that confirmed it within its time to live and stand by it. Returns the audit entry of what it did."""
+    rows = list(incident.source_rows.filter(weighted=True))
+    gone = sum(1 for row in rows if row.says_gone and row.gone_at and row.gone_at > incident.last_confirmed_at)
+    standing = sum(
+        1 for row in rows if not row.says_gone and row.confirmed_at is not None and row.confirmed_at >= now - ttl
+    )
+    if gone < max(conf.gone_sources_to_clear(), standing):
+        return None
+    if incident.verified_at is None:
+        before = {"status": incident.status}
+        check_transition(incident.status, Status.CLEARED)
+        incident.status = Status.CLEARED
+        incident.cleared_by_votes = True
+        return Audit(
+            action="clear",
+            before=before,
+            after={"status": incident.status},
+            reason=f"{gone} independent sources reported it gone",
+        )
+    if incident.reported_gone:
+        return None
+    # Votes never end what a moderator verified (architecture §3): it goes to the top of the queue instead.
+    incident.reported_gone = True
+    return Audit(
+        action="reported_gone",
+        before={"reported_gone": False},
+        after={"reported_gone": True},
+        reason=f"{gone} independent sources reported it gone; it is verified, so a moderator decides",
+    )
 
 
 def incident_transition(

@@ -176,7 +176,7 @@ def _submit(request: HttpRequest, form: ReportForm) -> HttpResponse | None:
     data = form.cleaned_data
     device = _device_token(request)
     try:
-        network_key = abuse.report_guard(request, device=device, client_id=data["client_id"])
+        source = abuse.report_guard(request, device=device, client_id=data["client_id"])
     except abuse.RateLimited as exc:
         form.add_error(None, exc.detail)
         return None
@@ -193,7 +193,7 @@ def _submit(request: HttpRequest, form: ReportForm) -> HttpResponse | None:
             channel="web",
             device=device,
             photo=data.get("photo"),
-            network_key=None if spam else network_key,
+            source=None if spam else source,
             spam=spam,
         )
     except DomainError as exc:
@@ -237,11 +237,13 @@ def report_status_vote(request: HttpRequest, report_id: uuid.UUID) -> HttpRespon
     if device is None or choice not in ("yes", "no"):
         return HttpResponseRedirect(target + "?voted=error", status=303)
     try:
-        abuse.vote_guard(request, device=device)
+        source = abuse.vote_guard(request, device=device)
     except abuse.RateLimited:
         return HttpResponseRedirect(target + "?voted=busy", status=303)
     try:
-        services.incident_vote(incident_id=report.incident_id, device=device, still_there=choice == "yes")
+        services.incident_vote(
+            incident_id=report.incident_id, device=device, still_there=choice == "yes", source=source
+        )
     except DomainError:
         return HttpResponseRedirect(target + "?voted=ended", status=303)
     return HttpResponseRedirect(target + "?voted=ok", status=303)

@@ -32,6 +32,7 @@ from incidents.models import (
     InvalidTransition,
     Report,
     ReportState,
+    Source,
     Status,
     Vote,
     check_transition,
@@ -106,6 +107,7 @@ def _recount(incident: Incident) -> None:
         incident.first_reported_at = span["first"]
     incident.still_there = incident.votes.filter(still_there=True).count()
     incident.gone = incident.votes.filter(still_there=False).count()
+    incident_services.incident_sources_recount(incident)
 
 
 def _snapshot(incident: Incident) -> dict[str, Any]:
@@ -271,11 +273,18 @@ def incidents_merge(
         moved = Report.objects.filter(incident=absorbed).update(incident=survivor)
         known = set(survivor.votes.values_list("voter_key", flat=True))
         Vote.objects.filter(incident=absorbed).exclude(voter_key__in=known).update(incident=survivor)
+        # Its sources too. Tags are per incident, so a network that reached both may count twice: the
+        # moderator's judgement that the two are one thing stands in for the check (architecture §8.6).
+        tags = set(survivor.source_rows.values_list("tag", flat=True))
+        Source.objects.filter(incident=absorbed).exclude(tag__in=tags).update(incident=survivor)
         _recount(survivor)
         survivor.first_reported_at = min(survivor.first_reported_at, absorbed.first_reported_at)
         survivor.last_confirmed_at = max(survivor.last_confirmed_at, absorbed.last_confirmed_at)
         survivor.expires_at = max(survivor.expires_at, absorbed.expires_at)
         survivor.burst = survivor.burst or absorbed.burst
+        survivor.contested = survivor.contested or absorbed.contested
+        survivor.trusted = survivor.trusted or absorbed.trusted
+        survivor.reported_gone = survivor.reported_gone or absorbed.reported_gone
         if not survivor.note:
             survivor.note = absorbed.note
         incident_services.incident_change_record(

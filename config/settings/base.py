@@ -187,8 +187,12 @@ DEPLOYMENT_AREA = env_str("DEPLOYMENT_AREA", "-73.40,0.60,-59.70,12.30")
 PUBLISH_POLICY = env_choice("PUBLISH_POLICY", "corroborated", ("moderated", "corroborated", "open"))
 PUBLIC_GRID_M = env_int("PUBLIC_GRID_M", 50, minimum=1, maximum=10_000)
 PUBLIC_TIME_STEP_S = env_int("PUBLIC_TIME_STEP_S", 300, minimum=1, maximum=3600)
-CORROBORATION_REPORTERS = env_int("CORROBORATION_REPORTERS", 2, minimum=1)
-GONE_VOTES_TO_CLEAR = env_int("GONE_VOTES_TO_CLEAR", 2, minimum=1)
+# Counted in independent sources (network groups), not devices (architecture §3). The old names, from when
+# devices were counted, are read as the defaults of the new ones.
+CORROBORATION_SOURCES = env_int("CORROBORATION_SOURCES", env_int("CORROBORATION_REPORTERS", 2, minimum=1), minimum=1)
+GONE_SOURCES_TO_CLEAR = env_int("GONE_SOURCES_TO_CLEAR", env_int("GONE_VOTES_TO_CLEAR", 2, minimum=1), minimum=1)
+# Distinct incidents one network group adds weight to in any hour; past it, what it sends is kept unweighted.
+NETWORK_REACH_PER_HOUR = env_int("NETWORK_REACH_PER_HOUR", 3, minimum=1)
 REPORT_MAX_AGE_HOURS = env_int("REPORT_MAX_AGE_HOURS", 24, minimum=1, maximum=24 * 7)
 INCIDENT_KINDS = {
     "checkpoint": {

@@ -25,7 +25,7 @@ def compute(request: HttpRequest, scope: str, *extra: str) -> str:
             "https" if request.is_secure() else "http",
             repr(query),
             conf.publish_policy(),
-            str(conf.corroboration_reporters()),
+            str(conf.corroboration_sources()),
             str(conf.public_grid_m()),
             str(conf.public_time_step_s()),
             *extra,

@@ -92,7 +92,7 @@ class ReportCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        network_key = abuse.report_guard(request, device=data.get("device"), client_id=data["client_id"])
+        source = abuse.report_guard(request, device=data.get("device"), client_id=data["client_id"])
         report, created = services.report_submit(
             client_id=data["client_id"],
             kind=data["kind"],
@@ -104,7 +104,7 @@ class ReportCreateApi(APIView):
             channel="api",
             device=data.get("device"),
             photo=data.get("photo"),
-            network_key=network_key,
+            source=source,
         )
         return self._answer(
             request, report_id=report.pk, client_id=report.client_id, state=report.state, created=created
@@ -304,12 +304,13 @@ class IncidentVoteApi(APIView):
         abuse.same_origin_guard(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        abuse.vote_guard(request, device=serializer.validated_data["device"])
+        source = abuse.vote_guard(request, device=serializer.validated_data["device"])
         if selectors.incident_public(incident_id=incident_id) is None:
             raise ApiError("not_found", "There is no public incident with this id.", status_code=404)
         incident = services.incident_vote(
             incident_id=incident_id,
             device=serializer.validated_data["device"],
             still_there=serializer.validated_data["still_there"],
+            source=source,
         )
         return HttpResponse(dumps(feature(incident, now=timezone.now())), content_type=GEOJSON, status=201)

@@ -223,6 +223,32 @@ class Boolean(Codec):
         return str(_("yes") if value else _("no"))
 
 
+@dataclass(frozen=True)
+class Flags(Codec):
+    """A set of flags, each a Boolean column of its own name: the JSON array of those that are set, in the
+    order of `names`; in a CSV cell joined by `;`."""
+
+    names: tuple[str, ...]
+    labels: Callable[[str], str | Promise] = str
+
+    def python(self, value: Any, ctx: Context) -> Any:
+        return list(value)
+
+    def sql(self, expr: str, ctx: Context) -> str:
+        # concat_ws skips the NULLs of the flags not set.
+        parts = ", ".join(f"""CASE WHEN q.{name} THEN '"{name}"' END""" for name in self.names)
+        return f"'[' || concat_ws(',', {parts}) || ']'"
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "string", "enum": list(self.names)}, "uniqueItems": True}
+
+    def cell(self, value: Any) -> str:
+        return ";".join(value or ())
+
+    def display(self, value: Any) -> str:
+        return ", ".join(str(self.labels(name)) for name in value) if value else str(_("none"))
+
+
 # --- the table -----------------------------------------------------------------------------------------
 
 
@@ -267,6 +293,19 @@ def _verified(row: Any, eff: str) -> bool:
     return row.verified_at is not None and eff != Status.REJECTED
 
 
+# What the public is told about how an incident's evidence came in (architecture §3).
+FLAGS: dict[str, str | Promise] = {
+    "burst": _("Many reporters from few networks at once"),
+    "contested": _("Contested: reports and votes disagree"),
+    "trusted": _("Reported by a trusted reporter"),
+    "reported_gone": _("Reported gone, awaiting a moderator"),
+}
+
+
+def _flags(row: Any, eff: str) -> list[str]:
+    return [name for name in FLAGS if getattr(row, name)]
+
+
 # Read when a representation is built, never copied at import time (so a test may extend the table).
 FIELDS: tuple[Field, ...] = (
     Field(
@@ -292,6 +331,13 @@ FIELDS: tuple[Field, ...] = (
     Field("last_confirmed_at", Time(), _("Last confirmed"), "When a report or a vote last confirmed it."),
     Field("expires_at", Time(), _("Expires"), "When it leaves the map unless confirmed again."),
     Field("reporters", Integer(), _("Distinct reporters"), "How many distinct devices reported it."),
+    Field(
+        "sources",
+        Integer(),
+        _("Independent sources"),
+        "How many independent sources reported it: distinct networks (an IPv4 /24, an IPv6 /48), however many "
+        "devices each carried, each counted only within its hourly reach. Publication and confidence count these.",
+    ),
     Field("still_there", Integer(), _("Still there votes"), 'Devices that answered "still there".'),
     Field("gone", Integer(), _("Gone votes"), 'Devices that answered "gone".'),
     Field(
@@ -308,6 +354,17 @@ FIELDS: tuple[Field, ...] = (
         reads=("verified_at",),
         value=_verified,
         sql=f"q.verified_at IS NOT NULL AND s.eff <> '{Status.REJECTED}'",
+    ),
+    Field(
+        "flags",
+        Flags(tuple(FLAGS), lambda name: FLAGS[name]),
+        _("Flags"),
+        'burst: many reporters from few networks at once; contested: "gone" and fresh confirmations disagree, '
+        "or it was reopened after votes cleared it; trusted: a trusted reporter reported it; reported_gone: "
+        "independent sources say it is gone but a moderator verified it, so a moderator decides.",
+        reads=tuple(FLAGS),
+        value=_flags,
+        encoding=Sparse("flags"),
     ),
     Field("note", Text(), _("Moderators' note"), "Public text written by moderators.", encoding=Sparse("notes")),
     Field("updated_at", Time(), _("Updated"), "When anything public about it last changed."),

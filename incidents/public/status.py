@@ -68,7 +68,7 @@ def is_published(incident: Incident, policy: str | None = None) -> bool:
         return True
     if policy == "moderated":
         return incident.verified_at is not None
-    return incident.verified_at is not None or incident.reporters >= conf.corroboration_reporters()
+    return incident.verified_at is not None or incident.trusted or incident.sources >= conf.corroboration_sources()
 
 
 def published_q(policy: str | None = None) -> Q:
@@ -79,4 +79,5 @@ def published_q(policy: str | None = None) -> Q:
         return Q(pk__isnull=False)
     if policy == "moderated":
         return Q(verified_at__isnull=False)
-    return Q(verified_at__isnull=False) | Q(reporters__gte=conf.corroboration_reporters())
+    # Corroborated by independent sources, not devices; or vouched for by a person (architecture §3).
+    return Q(verified_at__isnull=False) | Q(trusted=True) | Q(sources__gte=conf.corroboration_sources())

@@ -65,7 +65,7 @@ def test_an_incident_that_stops_being_public_becomes_a_tombstone(api, django_cap
         incident = bump(IncidentFactory(reporters=2))
     cursor = changes(api)["next"]
     with django_capture_on_commit_callbacks(execute=True):
-        bump(incident, reporters=1)  # below the corroboration threshold: no longer public
+        bump(incident, reporters=1, sources=1)  # below the corroboration threshold: no longer public
     body = changes(api, cursor)
     assert body["features"] == []
     assert body["tombstones"] == [
@@ -225,8 +225,8 @@ def test_csv_has_a_header_and_a_row_per_incident(api):
         assert row["status"] == item["properties"]["status"]
         assert row["verified"] == "false"
     assert list(rows[0]) == ["id", "lon", "lat", "kind", "status", "place", "first_reported_at",
-                             "last_confirmed_at", "expires_at", "reporters", "still_there", "gone", "confidence",
-                             "verified", "note", "updated_at"]  # fmt: skip
+                             "last_confirmed_at", "expires_at", "reporters", "sources", "still_there", "gone",
+                             "confidence", "verified", "flags", "note", "updated_at"]  # fmt: skip
 
 
 def test_responses_are_gzipped_for_clients_that_ask(api):

@@ -25,6 +25,7 @@ def make(n: int) -> list[int]:
             last_confirmed_at=now,
             expires_at=now + timedelta(hours=6),
             reporters=2,
+            sources=2,
             version=10_000_000 + i,
         )
         for i in range(n)

@@ -22,7 +22,7 @@ from incidents.api import params
 from incidents.models import Incident
 from incidents.public.status import is_published, published_q
 from moderation import services as moderation
-from tests.factories import CARACAS, IncidentFactory, offset
+from tests.factories import CARACAS, IncidentFactory, network_of, offset
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,11 @@ def snapshot(client, paths: list[str]) -> dict[str, tuple[int, str | None, bytes
 
 def report(point: tuple[float, float], device: str) -> Incident:
     submitted, _created = services.report_submit(
-        client_id=uuid.uuid4(), kind="checkpoint", point=Point(*point, srid=4326), device=device
+        client_id=uuid.uuid4(),
+        kind="checkpoint",
+        point=Point(*point, srid=4326),
+        device=device,
+        source=network_of(device),
     )
     processed = services.report_process(report_id=submitted.pk)
     assert processed is not None and processed.incident is not None

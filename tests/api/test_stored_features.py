@@ -10,11 +10,10 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from django.utils import timezone
 
-from incidents import services
 from incidents.models import Incident
 from incidents.public import stored
 from incidents.public.features import feature
-from tests.factories import IncidentFactory
+from tests.factories import IncidentFactory, vote
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +50,7 @@ def test_each_write_stores_the_feature_the_api_would_build():
     assert key == stored.current_key()
     assert json.loads(text) == feature(incident, now=timezone.now())
     # A later write through a service stores the new state.
-    services.incident_vote(incident_id=incident.pk, device="d" * 32, still_there=True)
+    vote(incident_id=incident.pk, device="d" * 32, still_there=True)
     incident.refresh_from_db()
     text, _ = stored_row(incident.pk)
     assert json.loads(text)["properties"]["still_there"] == incident.still_there == 1

@@ -23,6 +23,7 @@ from geo.spatial import snap_lon_lat
 from incidents import services
 from incidents.models import Incident, Status
 from tests.browser.conftest import PHONE
+from tests.factories import network_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,8 +59,9 @@ def incident_by_reports(kind: str = "checkpoint", at: tuple[float, float] = CARA
     """An incident made the way the worker makes it: reports submitted and processed by the services."""
     report = None
     for _ in range(reporters):
+        device = uuid.uuid4().hex
         report, _created = services.report_submit(
-            client_id=uuid.uuid4(), kind=kind, point=Point(*at, srid=4326), device=uuid.uuid4().hex
+            client_id=uuid.uuid4(), kind=kind, point=Point(*at, srid=4326), device=device, source=network_of(device)
         )
         services.report_process(report_id=report.pk)
     report.refresh_from_db()

@@ -21,10 +21,10 @@ from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
 from config.settings.base import _ip_networks, _rate_limits
-from incidents import abuse, services
+from incidents import abuse, keys, services
 from incidents.models import Incident, ModerationEvent, Report
 from tests.conftest import free_port
-from tests.factories import CARACAS, IncidentFactory, offset
+from tests.factories import CARACAS, IncidentFactory, address, offset
 
 pytestmark = pytest.mark.django_db
 
@@ -123,13 +123,19 @@ def test_a_flood_from_one_client_gets_at_most_the_limit_and_the_rest_a_429_with_
     assert Report.objects.count() == limit
     assert len(refused) == 500 - limit
     waits = {assert_throttled(r) for r in refused}
-    assert waits == {600}  # every accepted one came at this instant: a slot frees in ten minutes
-    assert "10 minutes" in refused[0].json()["detail"]
+    assert len(waits) == 1  # the same answer for everyone at this instant
+    (wait,) = waits
+    # In the next ten minutes this window's count fades out: one more fits once it has faded by one.
+    assert wait == 600 + 600 // limit
+    assert f"{-(-wait // 60)} minutes" in refused[0].json()["detail"]
 
-    clock.shift(timedelta(seconds=599))
+    clock.shift(timedelta(seconds=wait - 1))
     assert_throttled(post_report(api, report_body(device="bot-late"), ip="192.0.2.66"))
     clock.shift(timedelta(seconds=1))
     assert post_report(api, report_body(device="bot-later"), ip="192.0.2.66").status_code == 201
+    # Another address of the same /24 is the same network, and shares the limit.
+    assert_throttled(post_report(api, report_body(device="bot-next-door"), ip="192.0.2.67"))
+    assert post_report(api, report_body(device="elsewhere"), ip="198.51.100.1").status_code == 201
 
 
 def test_the_hourly_limit_holds_in_every_hour_against_a_steady_trickle(api, redis_db, clock, settings):
@@ -150,8 +156,7 @@ def test_the_hourly_limit_holds_in_every_hour_against_a_steady_trickle(api, redi
 def test_one_device_is_limited_whatever_network_it_comes_from(api, redis_db, clock, settings):
     limit = settings.RATE_LIMIT_REPORTS_PER_DEVICE[0][0]
     statuses = [
-        post_report(api, report_body(device="roaming-phone"), ip=f"198.51.100.{n + 1}").status_code
-        for n in range(limit + 5)
+        post_report(api, report_body(device="roaming-phone"), ip=address(n + 1)).status_code for n in range(limit + 5)
     ]
     assert statuses == [201] * limit + [429] * 5
     assert post_report(api, report_body(device="another-phone"), ip="198.51.100.1").status_code == 201
@@ -174,7 +179,7 @@ def test_votes_have_their_own_limits(api, redis_db, clock, settings):
     statuses = [post_vote(api, incident.pk, device="voter").status_code for _ in range(3)]
     assert statuses == [201] * 3
     retry_after = assert_throttled(post_vote(api, incident.pk, device="voter"))
-    assert retry_after == 600
+    assert retry_after == 600 + 600 * (3 - 2) // 3  # the next window, once this one's count has faded enough
     assert "votes" in post_vote(api, incident.pk, device="voter").json()["detail"]
     # Reports from the same phone are counted apart.
     assert post_report(api, report_body(device="voter")).status_code == 201
@@ -190,18 +195,22 @@ def test_limits_set_to_off_are_not_applied(api, redis_db, clock, settings):
 def test_report_guard_raises_rate_limited_for_an_html_view_to_show(redis_db, clock, settings):
     settings.RATE_LIMIT_REPORTS_PER_DEVICE = [(2, 90)]
     request = RequestFactory().post("/report", REMOTE_ADDR="192.0.2.10")
-    assert abuse.report_guard(request, device="phone") == abuse.network_key("192.0.2.10")
+    # What it returns is the network's source pseudonym, for the worker: the same for the whole /24.
+    assert abuse.report_guard(request, device="phone") == keys.source_key(abuse.network_group("192.0.2.200"))
     clock.shift(timedelta(seconds=30))
     assert abuse.report_guard(request, device="phone") is not None
     with pytest.raises(abuse.RateLimited) as refused:
         abuse.report_guard(request, device="phone")
-    assert refused.value.retry_after == 60  # when the first of the two leaves the 90-second window
-    assert "1 minute" in refused.value.detail
-    clock.shift(timedelta(seconds=45))
+    # Two in this 90-second window: one more fits when, in the next, this one has faded to half.
+    assert refused.value.retry_after == 90 + 45 - 30
+    assert "2 minutes" in refused.value.detail
+    clock.shift(timedelta(seconds=95))
     with pytest.raises(abuse.RateLimited) as refused:
         abuse.report_guard(request, device="phone")
-    assert refused.value.retry_after == 15
-    assert "15 seconds" in refused.value.detail
+    assert refused.value.retry_after == 10
+    assert "10 seconds" in refused.value.detail
+    clock.shift(timedelta(seconds=10))
+    assert abuse.report_guard(request, device="phone") is not None
 
 
 # --- the client's address ------------------------------------------------------------------------
@@ -253,7 +262,8 @@ def test_clients_behind_a_trusted_proxy_have_separate_limits(api, redis_db, cloc
 
     assert [from_client("198.51.100.23", n) for n in range(limit)] == [201] * limit
     assert from_client("198.51.100.23", limit) == 429
-    assert [from_client("198.51.100.24", n) for n in range(limit)] == [201] * limit
+    assert from_client("198.51.100.24", limit) == 429  # the same /24: one network
+    assert [from_client("203.0.113.24", n) for n in range(limit)] == [201] * limit
     # A client that writes its own X-Forwarded-For is still known by the address the proxy saw.
     spoofed = post_report(api, report_body(device="x"), ip="10.0.0.2", forwarded="203.0.113.1, 198.51.100.23")
     assert spoofed.status_code == 429
@@ -262,11 +272,13 @@ def test_clients_behind_a_trusted_proxy_have_separate_limits(api, redis_db, cloc
 # --- the network key -----------------------------------------------------------------------------
 
 
-def test_network_keys_group_an_ipv6_slash_64_and_rotate_every_utc_day(redis_db, clock):
+def test_network_keys_group_an_ipv4_slash_24_and_an_ipv6_slash_48_and_rotate_every_utc_day(redis_db, clock):
     key = abuse.network_key("2001:db8:1:2::10")
-    assert key == abuse.network_key("2001:db8:1:2:ffff:ffff:ffff:ffff")
-    assert key != abuse.network_key("2001:db8:1:3::10")
-    assert abuse.network_key("192.0.2.10") != abuse.network_key("192.0.2.11")
+    assert key == abuse.network_key("2001:db8:1:ffff:ffff:ffff:ffff:ffff")
+    assert key != abuse.network_key("2001:db8:2::10")
+    assert abuse.network_key("192.0.2.10") == abuse.network_key("192.0.2.255")
+    assert abuse.network_key("192.0.2.10") != abuse.network_key("192.0.3.10")
+    assert abuse.network_key("::ffff:192.0.2.10") == abuse.network_key("192.0.2.10")
     clock.shift(timedelta(hours=11, minutes=59))  # 23:59 UTC: the same day
     assert abuse.network_key("2001:db8:1:2::10") == key
     clock.shift(timedelta(minutes=2))  # the next day
@@ -316,32 +328,34 @@ def report_and_process(api: APIClient, *, ip: str, device: str, at: tuple[float,
     return report
 
 
-def test_a_burst_from_one_network_flags_the_incident_and_lowers_its_confidence(api, redis_db, clock):
+def test_a_burst_from_one_network_flags_the_incident_and_counts_as_one_source(api, redis_db, clock):
     for n in range(3):
         farmed_id = report_and_process(
             api, ip="192.0.2.66", device=f"farm-{n}", at=offset(*CARACAS, east_m=20 * n)
         ).incident_id
         clock.shift(timedelta(minutes=2))
     for n in range(3):
-        ip = f"198.51.100.{n + 1}"
         honest_id = report_and_process(
-            api, ip=ip, device=f"citizen-{n}", at=offset(*SAN_CRISTOBAL, east_m=20 * n)
+            api, ip=address(n + 1), device=f"citizen-{n}", at=offset(*SAN_CRISTOBAL, east_m=20 * n)
         ).incident_id
         clock.shift(timedelta(minutes=2))
 
     assert Incident.objects.count() == 2
     farmed, honest = Incident.objects.get(pk=farmed_id), Incident.objects.get(pk=honest_id)
     assert (farmed.reporters, honest.reporters) == (3, 3)
-    assert farmed.burst is True
-    assert honest.burst is False
+    assert (farmed.sources, honest.sources) == (1, 3)
+    assert (farmed.burst, farmed.contested) == (True, True)
+    assert (honest.burst, honest.contested) == (False, False)
     assert farmed.confidence < honest.confidence
-    assert farmed.confidence == pytest.approx(honest.confidence * 0.5, abs=0.01)
     event = ModerationEvent.objects.get(incident=farmed, action="burst")
-    assert event.after == {"burst": True, "confidence": farmed.confidence}
+    assert event.after == {"burst": True, "contested": True, "confidence": farmed.confidence}
     assert "3 reporters from 1 networks" in event.reason
     assert not ModerationEvent.objects.filter(incident=honest, action="burst").exists()
-    # The worker took every report's network key out of Redis.
-    assert list(redis_db.scan_iter("alc:report-net:*")) == []
+    # One network is one source: the farm is not public, the three citizens are.
+    public = {f["id"] for f in api.get("/api/v1/incidents").json()["features"]}
+    assert public == {honest.pk}
+    # The worker took every report's source out of Redis.
+    assert list(redis_db.scan_iter("alc:report-src:*")) == []
 
 
 def test_reporters_from_one_network_spread_over_time_are_no_burst(api, redis_db, clock):
@@ -354,36 +368,40 @@ def test_reporters_from_one_network_spread_over_time_are_no_burst(api, redis_db,
 
 
 def test_two_networks_for_four_reporters_is_a_burst_but_two_for_three_is_not(api, redis_db, clock):
-    for n, ip in enumerate(["192.0.2.1", "192.0.2.1", "192.0.2.2"]):
+    for n, ip in enumerate([address(1), address(1), address(2)]):
         report_and_process(api, ip=ip, device=f"a-{n}", at=CARACAS)
     assert Incident.objects.get().burst is False
-    report_and_process(api, ip="192.0.2.2", device="a-3", at=CARACAS)
+    report_and_process(api, ip=address(2), device="a-3", at=CARACAS)
     assert Incident.objects.get().burst is True
 
 
-def test_network_keys_are_kept_out_of_the_database(api, redis_db, clock):
+def test_network_keys_and_sources_are_kept_out_of_the_database(api, redis_db, clock):
     for n in range(3):
         report_and_process(api, ip="192.0.2.66", device=f"farm-{n}", at=CARACAS)
-    key = abuse.network_key("192.0.2.66")
+    secret = next(redis_db.scan_iter("alc:netkey:*"))
+    key, source = abuse.network_key("192.0.2.66"), keys.source_key(abuse.network_group("192.0.2.66"))
     assert Incident.objects.get().burst is True
     for model in apps.get_models():
         for row in model.objects.values():
-            assert key not in str(row), model
+            assert key not in str(row) and source not in str(row) and source[:16] not in str(row), model
+    assert redis_db.get(secret) is not None
 
 
-def test_without_redis_the_worker_processes_reports_with_no_burst_signal(api, redis_db, clock, settings):
-    reports = [post_report(api, report_body(device=f"farm-{n}"), ip="192.0.2.66").json()["id"] for n in range(3)]
+def test_without_redis_the_worker_processes_reports_with_no_burst_signal_and_no_weight(api, redis_db, clock, settings):
+    reports = [post_report(api, report_body(device=f"farm-{n}"), ip=address(n)).json()["id"] for n in range(3)]
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     states = {services.report_process(report_id=report_id).state for report_id in reports}
     assert states == {"processed"}
-    assert Incident.objects.get().burst is False
+    incident = Incident.objects.get()
+    # Kept and counted as devices, for moderators; but what could not be counted by network weighs nothing.
+    assert (incident.burst, incident.reporters, incident.sources) == (False, 3, 0)
 
 
 def test_a_burst_scales_confidence_down_but_a_verification_still_sets_its_floor():
-    plain = IncidentFactory.build(reporters=3)
-    flagged = IncidentFactory.build(reporters=3, burst=True)
+    plain = IncidentFactory.build(reporters=3, sources_confirming=3)
+    flagged = IncidentFactory.build(reporters=3, sources_confirming=3, burst=True)
     assert services.confidence_for(flagged) == pytest.approx(services.confidence_for(plain) * 0.5, abs=0.01)
-    verified = IncidentFactory.build(reporters=3, burst=True, verified_at=MORNING)
+    verified = IncidentFactory.build(reporters=3, sources_confirming=3, burst=True, verified_at=MORNING)
     assert services.confidence_for(verified) >= 0.9
 
 
@@ -486,6 +504,7 @@ def redis_dump(client) -> list[bytes]:
 @pytest.mark.django_db(transaction=True)
 def test_the_reporters_address_appears_nowhere(api, redis_db, settings, caplog):
     caplog.set_level(logging.DEBUG)
+    settings.PUBLISH_POLICY = "open"  # one network's incident is public, so that it can be voted on
     settings.TRUSTED_PROXIES = [PROXY_IP]
     settings.RATE_LIMIT_REPORTS_PER_DEVICE = [(4, 600)]
     ids = []

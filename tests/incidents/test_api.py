@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from incidents import services
 from incidents.models import Incident, Report
 from incidents.public.fields import FIELDS
-from tests.factories import CARACAS, IncidentFactory, offset
+from tests.factories import CARACAS, IncidentFactory, address, offset
 
 pytestmark = pytest.mark.django_db
 
@@ -37,8 +37,8 @@ def report_body(**overrides) -> dict:
     return body
 
 
-def post_json(api: APIClient, path: str, body) -> object:
-    return api.post(path, data=json.dumps(body), content_type="application/json")
+def post_json(api: APIClient, path: str, body, **headers) -> object:
+    return api.post(path, data=json.dumps(body), content_type="application/json", **headers)
 
 
 def assert_error_shape(response, status: int) -> dict:
@@ -339,10 +339,14 @@ def test_one_incident_is_a_feature_and_unknown_or_unpublished_ones_are_404(api):
 
 def test_two_gone_votes_through_the_api_clear_the_incident(api):
     incident = IncidentFactory()
-    first = post_json(api, f"/api/v1/incidents/{incident.pk}/votes", {"still_there": False, "device": "a"})
+    url = f"/api/v1/incidents/{incident.pk}/votes"
+    first = post_json(api, url, {"still_there": False, "device": "a"}, REMOTE_ADDR=address(1))
     assert first.status_code == 201
     assert first.json()["properties"]["gone"] == 1
-    second = post_json(api, f"/api/v1/incidents/{incident.pk}/votes", {"still_there": False, "device": "b"})
+    # Another phone on the same network is the same source: not enough.
+    again = post_json(api, url, {"still_there": False, "device": "a2"}, REMOTE_ADDR=address(1))
+    assert again.json()["properties"]["status"] == "unverified"
+    second = post_json(api, url, {"still_there": False, "device": "b"}, REMOTE_ADDR=address(2))
     assert second.json()["properties"]["status"] == "cleared"
     assert api.get("/api/v1/incidents").json()["features"] == []
     third = post_json(api, f"/api/v1/incidents/{incident.pk}/votes", {"still_there": True, "device": "c"})

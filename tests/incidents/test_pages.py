@@ -10,6 +10,7 @@ from django.test import Client
 
 from incidents import services
 from incidents.models import Incident, Report
+from tests.factories import network_of
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,9 @@ def test_the_honeypot_answers_like_success_and_keeps_the_report_as_spam(client):
 
 def test_the_status_page_shows_the_state_and_lets_a_phone_vote(client):
     reports = [
-        services.report_submit(client_id=uuid.uuid4(), kind="roadblock", place_text="10.48, -66.90", device=d)[0]
+        services.report_submit(
+            client_id=uuid.uuid4(), kind="roadblock", place_text="10.48, -66.90", device=d, source=network_of(d)
+        )[0]
         for d in ("a", "b")
     ]
     for report in reports:

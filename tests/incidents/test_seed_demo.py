@@ -57,7 +57,7 @@ def test_demo_has_gone_votes_and_one_incident_cleared_by_them():
     seed()
 
     cleared = Incident.objects.get(status=Status.CLEARED)
-    assert cleared.gone >= conf.gone_votes_to_clear()
+    assert cleared.gone >= conf.gone_sources_to_clear()
     assert cleared.pk not in set(selectors.incidents_public().values_list("pk", flat=True))
     assert selectors.incidents_public().filter(gone__gte=1).exists()
     assert ModerationEvent.objects.filter(incident=cleared, action="clear").exists()

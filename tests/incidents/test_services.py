@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from incidents import selectors, services
 from incidents.errors import DomainError
 from incidents.models import Incident, IncidentEvent, InvalidTransition, ModerationEvent, Report, Status
-from tests.factories import CARACAS, IncidentFactory, offset
+from tests.factories import CARACAS, IncidentFactory, network_of, offset, vote
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +26,7 @@ def submit(lon=CARACAS[0], lat=CARACAS[1], *, kind="checkpoint", device=None, **
         kind=kind,
         point=Point(lon, lat, srid=4326),
         device=device,
+        source=extra.pop("source", network_of(device)),
         **extra,
     )
     return report
@@ -276,9 +277,9 @@ def test_expiry_query_uses_the_active_only_index():
 
 def test_two_distinct_gone_votes_newer_than_the_last_report_clear_the_incident():
     incident = IncidentFactory(last_confirmed_at=timezone.now() - timedelta(minutes=30))
-    services.incident_vote(incident_id=incident.pk, device="a", still_there=False)
+    vote(incident_id=incident.pk, device="a", still_there=False)
     assert Incident.objects.get(pk=incident.pk).status == Status.UNVERIFIED
-    cleared = services.incident_vote(incident_id=incident.pk, device="b", still_there=False)
+    cleared = vote(incident_id=incident.pk, device="b", still_there=False)
     assert cleared.status == Status.CLEARED
     assert cleared.gone == 2
     assert ModerationEvent.objects.filter(incident=incident, action="clear").exists()
@@ -286,15 +287,15 @@ def test_two_distinct_gone_votes_newer_than_the_last_report_clear_the_incident()
 
 def test_one_gone_vote_does_not_clear():
     incident = IncidentFactory()
-    result = services.incident_vote(incident_id=incident.pk, device="a", still_there=False)
+    result = vote(incident_id=incident.pk, device="a", still_there=False)
     assert result.status == Status.UNVERIFIED
     assert result.gone == 1
 
 
 def test_the_same_device_voting_gone_twice_counts_once():
     incident = IncidentFactory()
-    services.incident_vote(incident_id=incident.pk, device="a", still_there=False)
-    result = services.incident_vote(incident_id=incident.pk, device="a", still_there=False)
+    vote(incident_id=incident.pk, device="a", still_there=False)
+    result = vote(incident_id=incident.pk, device="a", still_there=False)
     assert result.status == Status.UNVERIFIED
     assert result.gone == 1
 
@@ -303,37 +304,37 @@ def test_gone_votes_older_than_a_new_report_do_not_count():
     start = timezone.now()
     submit_and_process(device="x", observed_at=start - timedelta(minutes=10))
     incident = Incident.objects.get()
-    services.incident_vote(incident_id=incident.pk, device="a", still_there=False, now=start)
+    vote(incident_id=incident.pk, device="a", still_there=False, now=start)
     with time_machine.travel(start + timedelta(minutes=5), tick=False):
         submit_and_process(device="y")  # a fresh confirmation
-        result = services.incident_vote(incident_id=incident.pk, device="b", still_there=False)
+        result = vote(incident_id=incident.pk, device="b", still_there=False)
     assert result.status == Status.UNVERIFIED
 
 
 def test_latest_vote_of_a_device_wins():
     incident = IncidentFactory()
-    services.incident_vote(incident_id=incident.pk, device="a", still_there=False)
-    result = services.incident_vote(incident_id=incident.pk, device="a", still_there=True)
+    vote(incident_id=incident.pk, device="a", still_there=False)
+    result = vote(incident_id=incident.pk, device="a", still_there=True)
     assert (result.still_there, result.gone) == (1, 0)
 
 
 def test_still_there_vote_confirms_and_extends_expiry():
     incident = IncidentFactory(expires_at=timezone.now() + timedelta(minutes=5))
-    result = services.incident_vote(incident_id=incident.pk, device="a", still_there=True)
+    result = vote(incident_id=incident.pk, device="a", still_there=True)
     assert result.expires_at > timezone.now() + timedelta(hours=5)
 
 
 def test_votes_on_an_ended_incident_are_refused():
     incident = IncidentFactory(status=Status.EXPIRED)
     with pytest.raises(DomainError) as caught:
-        services.incident_vote(incident_id=incident.pk, device="a", still_there=False)
+        vote(incident_id=incident.pk, device="a", still_there=False)
     assert caught.value.status_code == 409
 
 
 def test_a_vote_needs_a_device():
     incident = IncidentFactory()
     with pytest.raises(DomainError):
-        services.incident_vote(incident_id=incident.pk, device="", still_there=False)
+        vote(incident_id=incident.pk, device="", still_there=False)
 
 
 # --- transitions ------------------------------------------------------------------------------------
@@ -384,7 +385,7 @@ def test_a_recorded_change_is_saved_with_a_new_version_its_public_event_and_its_
     old_version = incident.version
     now = timezone.now()
     incident.note = "Two trucks, southbound lane."
-    incident.gone = 1
+    incident.sources_gone = 1
     audit = services.Audit(action="note", before={"note": ""}, after={"note": incident.note}, reason="seen")
     services.incident_change_record(incident=incident, now=now, audit=audit)
 

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from incidents import conf
 from incidents.models import Incident, Report
 from tests.conftest import wait_until
-from tests.factories import CARACAS, IncidentFactory, offset
+from tests.factories import CARACAS, IncidentFactory, address, offset
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -25,14 +25,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 FAST_BEAT = {"SWEEP_INTERVAL_S": "1", "SWEEP_MIN_AGE_S": "1", "EXPIRE_INTERVAL_S": "1"}
 
 
-def post_report(api: APIClient, lon: float, lat: float, device: str, kind: str = "checkpoint"):
+def post_report(api: APIClient, lon: float, lat: float, device: str, kind: str = "checkpoint", ip: str = "127.0.0.1"):
     body = {
         "client_id": str(uuid.uuid4()),
         "kind": kind,
         "location": {"type": "Point", "coordinates": [lon, lat]},
         "device": device,
     }
-    return api.post("/api/v1/reports", data=json.dumps(body), content_type="application/json")
+    return api.post("/api/v1/reports", data=json.dumps(body), content_type="application/json", REMOTE_ADDR=ip)
 
 
 def report_state(report_id: str) -> str:
@@ -42,15 +42,20 @@ def report_state(report_id: str) -> str:
 def test_reports_become_a_public_incident_through_a_running_worker(start_worker):
     start_worker()
     api = APIClient()
-    first = post_report(api, *CARACAS, device="phone-1").json()
+    first = post_report(api, *CARACAS, device="phone-1", ip=address(1)).json()
     wait_until(lambda: report_state(first["id"]) == "processed")
     assert api.get("/api/v1/incidents").json()["features"] == []  # one reporter is not public yet
+    # A second phone on the same network is no second source.
+    same = post_report(api, *offset(*CARACAS, east_m=40), device="phone-1b", ip=address(1)).json()
+    wait_until(lambda: report_state(same["id"]) == "processed")
+    assert api.get("/api/v1/incidents").json()["features"] == []
 
-    second = post_report(api, *offset(*CARACAS, east_m=80), device="phone-2").json()
+    second = post_report(api, *offset(*CARACAS, east_m=80), device="phone-2", ip=address(2)).json()
     wait_until(lambda: report_state(second["id"]) == "processed")
     features = api.get("/api/v1/incidents").json()["features"]
     assert len(features) == 1
-    assert features[0]["properties"]["reporters"] == 2
+    assert features[0]["properties"]["reporters"] == 3
+    assert features[0]["properties"]["sources"] == 2
     assert api.get(first["status_url"]).json()["incident"] == features[0]["id"]
 
 

@@ -16,14 +16,14 @@ from incidents import services
 from incidents.events import public_events_committed
 from incidents.models import IncidentEvent, Report
 from moderation import services as moderation
-from tests.factories import CARACAS, IncidentFactory, ReportFactory, offset
+from tests.factories import CARACAS, IncidentFactory, ReportFactory, network_of, offset, vote
 
 pytestmark = pytest.mark.django_db
 
 
 def process(lon: float, lat: float, device: str, kind: str = "checkpoint") -> Report:
     report, _ = services.report_submit(
-        client_id=uuid.uuid4(), kind=kind, point=Point(lon, lat, srid=4326), device=device
+        client_id=uuid.uuid4(), kind=kind, point=Point(lon, lat, srid=4326), device=device, source=network_of(device)
     )
     return services.report_process(report_id=report.pk)
 
@@ -132,8 +132,8 @@ def test_the_expiry_job_records_an_end_for_public_incidents_only():
 
 def test_a_vote_that_clears_ends_the_incident():
     incident = IncidentFactory(last_confirmed_at=timezone.now() - timedelta(minutes=30))
-    services.incident_vote(incident_id=incident.pk, device="d1", still_there=False)
-    services.incident_vote(incident_id=incident.pk, device="d2", still_there=False)
+    vote(incident_id=incident.pk, device="d1", still_there=False)
+    vote(incident_id=incident.pk, device="d2", still_there=False)
     assert types(incident.pk) == ["updated", "ended"]
 
 

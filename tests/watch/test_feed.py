@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from incidents.models import Incident, Report
 from moderation import services as moderation
 from tests.conftest import wait_until
-from tests.factories import CARACAS, IncidentFactory, offset
+from tests.factories import CARACAS, IncidentFactory, address, offset
 
 pytestmark = pytest.mark.django_db
 
@@ -173,14 +173,16 @@ def test_a_new_incident_appears_in_the_feed_once_the_worker_has_processed_its_re
     url = f"/feeds/incidents.atom?bbox={CARACAS_BBOX}&kind=checkpoint"
     empty = feedparser.parse(fetch(api, url.removeprefix("/feeds/incidents.atom"), HTTP_ACCEPT_LANGUAGE="en").content)
     assert empty.entries == []
-    for device, east in (("phone-1", 0), ("phone-2", 70)):
+    for n, (device, east) in enumerate((("phone-1", 0), ("phone-2", 70)), start=1):
         body = {
             "client_id": str(uuid.uuid4()),
             "kind": "checkpoint",
             "location": {"type": "Point", "coordinates": list(offset(*CARACAS, east_m=east))},
             "device": device,
         }
-        created = api.post("/api/v1/reports", data=json.dumps(body), content_type="application/json").json()
+        created = api.post(
+            "/api/v1/reports", data=json.dumps(body), content_type="application/json", REMOTE_ADDR=address(n)
+        ).json()
         wait_until(lambda created=created: Report.objects.get(pk=created["id"]).state == "processed")
     incident = Incident.objects.get()
     response = fetch(api, url.removeprefix("/feeds/incidents.atom"), HTTP_ACCEPT_LANGUAGE="en")

@@ -28,13 +28,18 @@ from django.contrib.gis.geos import Point
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from incidents import conf, selectors, services
+from incidents import conf, keys, selectors, services
 from incidents.errors import DomainError
 from incidents.models import Incident, InvalidTransition, Report, Status
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:alcabala:seed-demo")
 ROUND_LENGTH = timedelta(hours=1)
 DEVICE_PREFIX = "seed-demo:"
+
+
+def demo_source(device: str) -> str:
+    """Each demo phone on a network of its own: a source pseudonym no address has (real groups start 4, 6, ?)."""
+    return keys.source_key(b"demo:" + device.encode())
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class Scene:
     verify: str = ""  # the moderator's (private) reason; empty means not verified
     still_there: tuple[str, ...] = ()
     gone: tuple[str, ...] = ()
-    cleared: bool = False  # enough distinct "gone" votes to clear it (GONE_VOTES_TO_CLEAR)
+    cleared: bool = False  # enough independent "gone" votes to clear it (GONE_SOURCES_TO_CLEAR)
 
 
 S = Sighting
@@ -397,6 +402,7 @@ class Command(BaseCommand):
             observed_at=now - age,
             description=sighting.text,
             device=DEVICE_PREFIX + sighting.device,
+            source=demo_source(sighting.device),
             now=now,
             **location,
         )
@@ -412,10 +418,15 @@ class Command(BaseCommand):
                 pass  # a later round joined an incident that is already verified, or it has ended
         voters = [(device, True) for device in scene.still_there] + [(device, False) for device in scene.gone]
         if scene.cleared:
-            voters += [(f"{scene.name}-gone-{n}", False) for n in range(conf.gone_votes_to_clear())]
+            voters += [(f"{scene.name}-gone-{n}", False) for n in range(conf.gone_sources_to_clear())]
         for device, still_there in voters:
             try:
-                services.incident_vote(incident_id=incident.pk, device=DEVICE_PREFIX + device, still_there=still_there)
+                services.incident_vote(
+                    incident_id=incident.pk,
+                    device=DEVICE_PREFIX + device,
+                    still_there=still_there,
+                    source=demo_source(device),
+                )
             except DomainError as exc:
                 if exc.code != "incident_ended":
                     raise
