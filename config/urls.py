@@ -5,6 +5,8 @@ from django.urls import include, path
 
 from config import health
 from consumers.docs import DocsView, SchemaView
+from trust.api import TrustedRedeemApi
+from trust.views import trusted_view
 from watch.feeds import incident_feed
 
 urlpatterns = [
@@ -12,6 +14,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/schema", SchemaView.as_view(), name="api-schema"),
     path("api/v1/docs", DocsView.as_view(), name="api-docs"),
+    path("api/v1/trusted", TrustedRedeemApi.as_view(), name="trusted-redeem"),
     path("api/v1/", include("watch.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("ogc/", include("ogc.urls")),
@@ -19,6 +22,7 @@ urlpatterns = [
     path("moderate/", include("moderation.urls")),
     path("api/moderation/v1/", include("moderation.api.urls")),
     path("admin/", admin.site.urls),
+    path("trusted", trusted_view, name="trusted"),
     path("", include("incidents.urls")),
 ]
 

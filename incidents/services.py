@@ -38,6 +38,8 @@ from incidents.models import (
 from incidents.photos import photo_clean
 from incidents.public.status import is_live, is_published, live_q, published_q, status_of, unrecorded_expiry_q
 from incidents.queue import enqueue_process_report
+from trust import services as trust_services
+from trust.models import TrustedReport
 
 logger = logging.getLogger(__name__)
 
@@ -277,6 +279,7 @@ def report_submit(
         )
 
     photo_file = photo_clean(photo) if photo is not None else None
+    trusted_by = None if spam else trust_services.trusted_reporter(device)
     report = Report(
         client_id=client_id,
         kind=kind,
@@ -294,6 +297,8 @@ def report_submit(
     try:
         with transaction.atomic():
             report.save(force_insert=True)
+            if trusted_by is not None:
+                trust_services.report_mark(report_id=report.pk, reporter=trusted_by)
     except IntegrityError:
         report.photo.delete(save=False)  # the row was not written: neither is its photo
         # A concurrent duplicate won the race on the unique client_id: answer with it.
@@ -540,8 +545,12 @@ def _incident_join(*, incident: Incident, report: Report, source: str | None, no
         incident.reporters += 1
     incident.first_reported_at = min(incident.first_reported_at, report.observed_at)
     weighted = _source_answer(incident=incident, source=source, now=now, reported=True, gone=False)
+    # A trusted reporter's report publishes it at once (architecture §6.9), whatever its network.
+    trusted = TrustedReport.objects.filter(report_id=report.pk).exists()
+    if trusted:
+        incident.trusted = True
     # Only what weighs keeps an incident alive: a network past its reach cannot hold a fake on the map.
-    if weighted:
+    if weighted or trusted:
         if not inserted and _disputed(incident):
             incident.contested = True
         incident.last_confirmed_at = max(incident.last_confirmed_at, report.observed_at)
@@ -643,15 +652,27 @@ def incident_vote(
         incident.still_there = incident.votes.filter(still_there=True).count()
         incident.gone = incident.votes.filter(still_there=False).count()
         weighted = _source_answer(incident=incident, source=source, now=now, reported=False, gone=not still_there)
+        trusted = trust_services.trusted_reporter(device)
         ttl = conf.kind_settings(incident.kind).ttl
         audit = None
-        if still_there and weighted:
+        if still_there and (weighted or trusted is not None):
             if _disputed(incident):
                 incident.contested = True
             incident.last_confirmed_at = max(incident.last_confirmed_at, now)
             incident.expires_at = max(incident.expires_at, now + ttl)
         incident_sources_recount(incident)
-        if not still_there and weighted:
+        if not still_there and trusted is not None:
+            # A trusted reporter's "gone" ends it, verified or not: a person the moderators vouch for saw it.
+            before = {"status": incident.status}
+            check_transition(incident.status, Status.CLEARED)
+            incident.status = Status.CLEARED
+            audit = Audit(
+                action="clear",
+                before=before,
+                after={"status": incident.status},
+                reason=f"trusted reporter {trusted.label} reported it gone",
+            )
+        elif not still_there and weighted:
             audit = _gone_judged(incident=incident, now=now, ttl=ttl)
         incident_change_record(incident=incident, now=now, audit=audit)
     return incident
@@ -705,6 +726,10 @@ def incident_transition(
         locked.status = status
         if status == Status.VERIFIED:
             locked.verified_at = now
+        if status == Status.REJECTED and actor is not None:
+            # A moderator found it false: every trusted reporter who reported it has that counted, and shown.
+            report_ids = list(Report.objects.filter(incident=locked).values_list("pk", flat=True))
+            trust_services.rejections_record(report_ids=report_ids, actor=actor, now=now)
         audit = Audit(action=status, before={"status": current}, after={"status": status}, actor=actor, reason=reason)
         incident_change_record(incident=locked, now=now, audit=audit)
     return locked

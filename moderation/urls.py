@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from moderation import views
+from trust import views as trust_views
 
 app_name = "moderation"
 
@@ -14,6 +15,8 @@ urlpatterns = [
     path("setup", views.setup_view, name="setup"),
     path("tokens", views.tokens_view, name="tokens"),
     path("tokens/<int:token_id>/revoke", views.token_revoke_view, name="token-revoke"),
+    path("trusted", trust_views.reporters_view, name="trusted"),
+    path("trusted/<int:reporter_id>/revoke", trust_views.reporter_revoke_view, name="trusted-revoke"),
     path("logout", views.logout_view, name="logout"),
     path("bulk", views.bulk_view, name="bulk"),
     path("incidents/<int:incident_id>", views.incident_view, name="incident"),

@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["config", "consumers", "geo", "incidents", "moderation", "ogc", "watch"]
+APPS = ["config", "consumers", "geo", "incidents", "moderation", "ogc", "trust", "watch"]
 
 # The domain: it may be used by the API, never the reverse.
 DOMAIN = [
@@ -36,6 +36,11 @@ DOMAIN = [
     "watch.selectors",
     "watch.tasks",
     "watch.models",
+    "trust.services",
+    "trust.selectors",
+    "trust.models",
+    "trust.keys",
+    "trust.conf",
 ]
 API = "incidents.api"
 

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "csp",
     "geo",
     "incidents",
+    "trust",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "consumers",
@@ -433,6 +434,8 @@ LOGIN_URL = "moderation:login"
 # Moderation API tokens expire this long after they are issued; enrolment codes this long after theirs.
 MODERATION_TOKEN_TTL_HOURS = env_int("MODERATION_TOKEN_TTL_HOURS", 12, minimum=1, maximum=24 * 90)
 ENROLMENT_TTL_HOURS = env_int("ENROLMENT_TTL_HOURS", 24, minimum=1, maximum=24 * 30)
+# A trusted reporter's one-time code (trust/services.py) can be redeemed this long after it is issued.
+TRUST_ENROLMENT_TTL_HOURS = env_int("TRUST_ENROLMENT_TTL_HOURS", 24, minimum=1, maximum=24 * 30)
 OTP_TOTP_ISSUER = "Alcabala"
 
 # --- Webhooks for API consumers (read through watch/conf.py, sent by watch/tasks.py) ---

@@ -46,11 +46,31 @@ export function ago(ms, style = "long") {
 }
 
 const TOKEN_KEY = "alc_device";
+const TRUSTED_KEY = "alc_trusted"; // a trusted reporter's token (static/report/trusted.js), until erased
+const TRUSTED_TOKEN = /^[A-Za-z0-9_-]{16,200}$/;
 const OUTBOX_DB = "alcabala"; // static/report/queue.js's database
 
-/** This browser's random device token for today (UTC): votes and reports carry it, never an identity. A new
- * one is made each day, so that a token found on a seized phone matches one day's reports at most. */
+/** The trusted reporter's token this browser redeemed a moderator's code for, or null. */
+export function trustedToken() {
+  try {
+    const token = localStorage.getItem(TRUSTED_KEY);
+    return token && TRUSTED_TOKEN.test(token) ? token : null;
+  } catch {
+    return null; // storage disabled
+  }
+}
+
+/** Keep a trusted token: from now on deviceToken() returns it instead of the day's token. */
+export function keepTrustedToken(token) {
+  if (TRUSTED_TOKEN.test(token)) localStorage.setItem(TRUSTED_KEY, token);
+}
+
+/** The token votes and reports carry, never an identity: a trusted reporter's token while one is kept (it does
+ * not rotate: a moderator revokes it in one action), otherwise this browser's random token for today (UTC). A
+ * new one is made each day, so that a token found on a seized phone matches one day's reports at most. */
 export function deviceToken() {
+  const trusted = trustedToken();
+  if (trusted) return trusted;
   const today = new Date().toISOString().slice(0, 10);
   let kept = null;
   try {
@@ -65,11 +85,12 @@ export function deviceToken() {
   return token;
 }
 
-/** Erase what this site keeps on the phone: the device token and every stored value, the outbox of unsent
- * reports, and every cached response but the neutral exit page (kept so that the quick exit still works
- * offline). Resolves when done; a caller in a hurry navigates away without waiting. */
+/** Erase what this site keeps on the phone: the device token, the trusted token and every stored value, the
+ * outbox of unsent reports, and every cached response but the neutral exit page (kept so that the quick exit
+ * still works offline). Resolves when done; a caller in a hurry navigates away without waiting. */
 export function forgetEverything() {
   try {
+    localStorage.removeItem(TRUSTED_KEY); // first, on its own: the one value that outlives a day
     localStorage.clear();
     sessionStorage.clear();
   } catch {
