@@ -225,16 +225,18 @@ function drawIncident(p, x, y, z) {
   }
   const badge = contested ? { x: x + r + 3, y: y - r - 3, r: BADGE_R } : null;
   if (badge) drawBadge(badge.x, badge.y);
-  // Close in, the mark also says in words what its outline and badge mean.
-  const words = [...(p.verified ? [] : [T.unconfirmedShort]), ...(contested ? [T.contestedShort] : [])].join(" · ");
-  if (words && z >= 12) {
+  // Close in, the mark also says in words what its outline and badge mean, one short line each.
+  const words = [...(p.verified ? [] : [T.unconfirmedShort]), ...(contested ? [T.contestedShort] : [])];
+  if (z >= 12) {
     ctx.font = "600 11px system-ui, sans-serif";
     ctx.textAlign = "center";
     ctx.lineWidth = 3;
-    ctx.strokeStyle = "#fff";
-    ctx.strokeText(words, x, y + r + 17);
-    ctx.fillStyle = "#5a3b00";
-    ctx.fillText(words, x, y + r + 17);
+    words.forEach((text, line) => {
+      ctx.strokeStyle = "#fff";
+      ctx.strokeText(text, x, y + r + 17 + line * 13);
+      ctx.fillStyle = "#5a3b00";
+      ctx.fillText(text, x, y + r + 17 + line * 13);
+    });
   }
   return { r: r + 5, badge };
 }
