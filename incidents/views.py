@@ -26,6 +26,7 @@ from incidents.errors import DomainError
 from incidents.forms import ReportForm
 from incidents.models import Kind
 from incidents.public.features import feature
+from incidents.public.fields import FLAGS
 from incidents.route_page import route_strings
 
 DEVICE_COOKIE = "alc_device"
@@ -86,16 +87,29 @@ def _js_strings() -> dict[str, str]:
     }
 
 
+def _confidence_why() -> str:
+    return _(
+        "Confidence grows with independent sources (different networks) that report or confirm it, and falls "
+        "with those that say it is gone."
+    )
+
+
 def _map_strings() -> dict[str, str]:
-    """The live map's words, handed to its script as JSON like the report page's."""
+    """The live map's words, handed to its script as JSON like the report page's. The flags read as every
+    public representation words them (the field table's FLAGS)."""
     return {
         **{f"kind.{value}": str(label) for value, label in Kind.choices},
+        **{f"flag.{name}": str(label) for name, label in FLAGS.items()},
         "verified": _("Verified by a moderator"),
         "unconfirmed": _("Unconfirmed"),
         "unconfirmedShort": _("unconfirmed"),
         "confidence": _("Confidence: {pct}%"),
         "firstReport": _("First reported {when}"),
         "lastReport": _("Last confirmed {when}"),
+        "confidenceWhy": _confidence_why(),
+        "sources": _("{n} independent sources"),
+        "sourcesOne": _("1 independent source"),
+        "contestedShort": _("contested"),
         "reporters": _("Reporters: {n}"),
         "votes": _("Still there: {yes} · Gone: {no}"),
         "note": _("Moderator's note"),
@@ -143,6 +157,8 @@ def live_map(request: HttpRequest) -> HttpResponse:
         **_changes_start(),
         "js_strings": _map_strings(),
         "route_strings": route_strings(),
+        "contested_label": FLAGS["contested"],
+        "confidence_why": _confidence_why(),
         **_area_context(),
     }
     return render(request, "incidents/map.html", context)

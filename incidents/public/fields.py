@@ -298,7 +298,7 @@ FLAGS: dict[str, str | Promise] = {
     "burst": _("Many reporters from few networks at once"),
     "contested": _("Contested: reports and votes disagree"),
     "trusted": _("Reported by a trusted reporter"),
-    "reported_gone": _("Reported gone, awaiting a moderator"),
+    "reported_gone": _("Reported gone (a moderator will decide)"),
 }
 
 

@@ -87,6 +87,7 @@ function putColumns(body) { // the list's compact format: one array per property
   const t0 = Date.parse(body.t0);
   const step = body.timeStep * 1000;
   const notes = body.notes || {};
+  const flags = body.flags || {};
   for (let i = 0; i < c.id.length; i += 1) {
     const id = c.id[i];
     remember(id, c.lon[i], c.lat[i], {
@@ -98,11 +99,13 @@ function putColumns(body) { // the list's compact format: one array per property
       expires_at: t0 + c.expires_at[i] * step,
       updated_at: t0 + c.updated_at[i] * step,
       reporters: c.reporters[i],
+      sources: c.sources[i],
       still_there: c.still_there[i],
       gone: c.gone[i],
       confidence: c.confidence[i],
       verified: c.verified[i] === 1,
       note: notes[id] || "",
+      flags: flags[id] || [],
     });
   }
 }
@@ -171,8 +174,28 @@ function shape(kind, x, y, r) {
   else ctx.arc(x, y, r, 0, Math.PI * 2);
 }
 
+const BADGE_R = 6;
+
+/** The contested badge: a dark disc with a white "!" at the mark's upper right, so that it reads without colour. */
+function drawBadge(x, y) {
+  ctx.beginPath();
+  ctx.arc(x, y, BADGE_R, 0, Math.PI * 2);
+  ctx.fillStyle = "#1d2a36";
+  ctx.fill();
+  ctx.lineWidth = 1.5;
+  ctx.strokeStyle = "#fff";
+  ctx.stroke();
+  ctx.fillStyle = "#fff";
+  ctx.font = "800 10px system-ui, sans-serif";
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  ctx.fillText("!", x, y + 0.5);
+  ctx.textBaseline = "alphabetic";
+}
+
 function drawIncident(p, x, y, z) {
   const r = 8;
+  const contested = (p.flags || []).includes("contested");
   const color = COLOR[p.kind] || "#333";
   shape(p.kind, x, y, r);
   if (p.verified) {
@@ -200,16 +223,22 @@ function drawIncident(p, x, y, z) {
     ctx.strokeStyle = "#1d2a36";
     ctx.stroke();
   }
-  if (!p.verified && z >= 12) {
+  const badge = contested ? { x: x + r + 3, y: y - r - 3, r: BADGE_R } : null;
+  if (badge) drawBadge(badge.x, badge.y);
+  // Close in, the mark also says in words what its outline and badge mean, one short line each.
+  const words = [...(p.verified ? [] : [T.unconfirmedShort]), ...(contested ? [T.contestedShort] : [])];
+  if (z >= 12) {
     ctx.font = "600 11px system-ui, sans-serif";
     ctx.textAlign = "center";
     ctx.lineWidth = 3;
-    ctx.strokeStyle = "#fff";
-    ctx.strokeText(T.unconfirmedShort, x, y + r + 17);
-    ctx.fillStyle = "#5a3b00";
-    ctx.fillText(T.unconfirmedShort, x, y + r + 17);
+    words.forEach((text, line) => {
+      ctx.strokeStyle = "#fff";
+      ctx.strokeText(text, x, y + r + 17 + line * 13);
+      ctx.fillStyle = "#5a3b00";
+      ctx.fillText(text, x, y + r + 17 + line * 13);
+    });
   }
-  return r + 5;
+  return { r: r + 5, badge };
 }
 
 function drawCluster(props, x, y) {
@@ -272,7 +301,8 @@ function paint() {
       hits.push({ x: pt.x, y: pt.y, r: drawCluster(item.properties, pt.x, pt.y), cluster: item.properties.cluster_id, at: [y0, x0] });
     } else {
       const it = item.properties;
-      hits.push({ x: pt.x, y: pt.y, r: drawIncident(it.p, pt.x, pt.y, z), id: it.id });
+      const { r, badge } = drawIncident(it.p, pt.x, pt.y, z);
+      hits.push({ x: pt.x, y: pt.y, r, id: it.id, badge });
     }
   }
   box.dataset.drawn = String(items.length);
@@ -320,6 +350,20 @@ function popupContent(item) {
   root.append(el("h3", "", T[`kind.${p.kind}`] || p.kind));
   root.append(el("p", "place", p.place || T.noPlace));
   root.append(el("p", `st ${p.verified ? "ok" : "unconf"}`, p.verified ? T.verified : T.unconfirmed));
+  if (p.flags?.length) {
+    const list = el("ul", "flags");
+    for (const name of p.flags) {
+      const line = el("li", `flag flag-${name}`);
+      if (name === "contested") {
+        const badge = el("span", "badge", "!"); // the map's mark for it; the words follow
+        badge.setAttribute("aria-hidden", "true");
+        line.append(badge);
+      }
+      line.append(el("span", "text", T[`flag.${name}`] || name));
+      list.append(line);
+    }
+    root.append(list);
+  }
   const pct = Math.round((Number(p.confidence) || 0) * 100);
   root.append(el("p", "confidence", fmt(T.confidence, { pct })));
   const meter = el("meter");
@@ -328,9 +372,12 @@ function popupContent(item) {
   meter.value = pct;
   meter.setAttribute("aria-hidden", "true");
   root.append(meter);
+  root.append(el("p", "why", T.confidenceWhy));
+  const sources = Number(p.sources) || 0;
+  root.append(el("p", "sources", fmt(sources === 1 ? T.sourcesOne : T.sources, { n: sources.toLocaleString(LANG) })));
+  root.append(el("p", "muted", fmt(T.reporters, { n: p.reporters })));
   root.append(el("p", "muted", fmt(T.firstReport, { when: ago(p.first_reported_at) })));
   root.append(el("p", "muted", fmt(T.lastReport, { when: ago(p.last_confirmed_at) })));
-  root.append(el("p", "muted", fmt(T.reporters, { n: p.reporters })));
   root.append(el("p", "muted", fmt(T.votes, { yes: p.still_there, no: p.gone })));
   if (p.note) {
     root.append(el("p", "note-title", T.note));

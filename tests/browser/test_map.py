@@ -243,6 +243,7 @@ def make_incidents(total: int, *, seed: int = 5) -> None:
                 last_confirmed_at=now - timedelta(minutes=rng.randint(0, 60)),
                 expires_at=now + timedelta(hours=6),
                 reporters=2 + number % 5,
+                sources=2 + number % 5,
                 confidence=rng.random(),
                 verified_at=now if verified else None,
                 version=top - total + 1 + number,

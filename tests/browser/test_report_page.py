@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from incidents import services
 from incidents.models import Incident, Report
 from tests.conftest import wait_until
+from tests.factories import network_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -167,7 +168,9 @@ def test_the_page_asks_nothing_of_any_other_host(page, live_server):
 
 def test_votes_from_the_status_page_count(browser, live_server):
     reports = [
-        services.report_submit(client_id=uuid.uuid4(), kind="checkpoint", place_text="10.4806, -66.9036", device=d)[0]
+        services.report_submit(
+            client_id=uuid.uuid4(), kind="checkpoint", place_text="10.4806, -66.9036", device=d, source=network_of(d)
+        )[0]
         for d in ("a", "b")
     ]
     for report in reports:

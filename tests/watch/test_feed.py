@@ -123,6 +123,22 @@ def test_kind_filter_and_spanish(client, moderator):
     assert feed.entries[0].title == f"Verificación: Barricada cerca de {lat:.4f}, {lon:.4f}"
 
 
+def test_the_summary_names_independent_sources_and_flags_in_spanish(client, moderator):
+    flagged = IncidentFactory(place="Catia", reporters=3, sources=2, contested=True, trusted=True)
+    plain = IncidentFactory(place="Petare", point=Point(*offset(*CARACAS, east_m=900), srid=4326))
+    moderation.incident_verify(incident_id=flagged.pk, moderator=moderator)
+    moderation.incident_verify(incident_id=plain.pk, moderator=moderator)
+    feed = feedparser.parse(fetch(client, HTTP_ACCEPT_LANGUAGE="es").content)
+    summaries = {entry.title: lxml.html.fromstring(entry.summary).text_content() for entry in feed.entries}
+    flagged_summary = summaries["Verificación: Alcabala cerca de Catia"]
+    assert "Reportantes distintos: 3" in flagged_summary and "Fuentes independientes: 2" in flagged_summary
+    assert (
+        "Señales: En disputa (los reportes y los votos no coinciden), Reportado por un reportante de confianza"
+        in flagged_summary
+    )
+    assert "Señales: ninguna" in summaries["Verificación: Alcabala cerca de Petare"]
+
+
 @pytest.mark.parametrize(
     ("query", "code"),
     [
