@@ -46,6 +46,8 @@ def _incident(incident: Incident) -> dict:
         "kind": incident.kind,
         "status": selectors.effective_status(incident),
         "burst": incident.burst,
+        "flags": selectors.incident_badges(incident),
+        "counts": selectors.incident_counts(incident),
         "location": {"type": "Point", "coordinates": [round(incident.point.x, 6), round(incident.point.y, 6)]},
         "reporters": incident.reporters,
         "confidence": incident.confidence,
@@ -74,8 +76,17 @@ def _report(report: Report) -> dict:
     }
 
 
+def _timeline_entry(entry: selectors.TimelineEntry) -> dict:
+    if entry.type == "report":
+        return {"at": entry.at, "type": "report", "device": entry.device, "report": str(entry.report)}
+    if entry.type == "vote":
+        return {"at": entry.at, "type": "vote", "device": entry.device, "still_there": entry.still_there}
+    return {"at": entry.at, "type": "event", "action": entry.action, "actor": entry.actor, "reason": entry.reason}
+
+
 class QueueApi(ModerationApi):
-    """GET the queue: `new`, `bursts` (incidents), `unlocatable`, `photos` (reports); `kind=` and `status=` filters."""
+    """GET the queue: `incidents` (reported gone, contested, bursts, then the rest), the same split as `new`
+    and `bursts` by the burst flag, `unlocatable`, `photos` (reports); `kind=` and `status=` filters."""
 
     def get(self, request: Request) -> Response:
         kinds = [value for value in request.query_params.get("kind", "").split(",") if value]
@@ -83,12 +94,25 @@ class QueueApi(ModerationApi):
         queue = selectors.moderation_queue(kinds=kinds, statuses=statuses)
         return Response(
             {
+                "incidents": [_incident(incident) for incident in queue.incidents],
                 "new": [_incident(incident) for incident in queue.new],
                 "bursts": [_incident(incident) for incident in queue.bursts],
                 "unlocatable": [_report(report) for report in queue.unlocatable],
                 "photos": [_report(report) for report in queue.photos],
             }
         )
+
+
+class IncidentApi(ModerationApi):
+    """GET one incident with its evidence: flags, counts and the timeline of reports, votes and audit
+    entries, devices numbered within the incident (never a device hash or a source tag)."""
+
+    def get(self, request: Request, incident_id: int) -> Response:
+        incident = selectors.incident_for_moderation(incident_id=incident_id)
+        if incident is None:
+            return Response(error_body("not_found", "There is no such incident."), status=404)
+        timeline = [_timeline_entry(entry) for entry in selectors.incident_timeline(incident=incident)]
+        return Response({**_incident(incident), "timeline": timeline})
 
 
 class IncidentActionApi(ModerationApi):
