@@ -386,6 +386,11 @@ def act_view(request: HttpRequest, incident_id: int) -> HttpResponse:
         elif action == "clear":
             services.incident_clear(incident_id=incident_id, moderator=user, reason=reason)
             messages.success(request, _("#%(id)d cleared.") % {"id": incident_id})
+        elif action == "keep":
+            services.incident_keep(
+                incident_id=incident_id, moderator=user, reason=reason, contested=bool(request.POST.get("contested"))
+            )
+            messages.success(request, _("#%(id)d is kept on the map as still there.") % {"id": incident_id})
         elif action == "note":
             services.incident_note(incident_id=incident_id, moderator=user, note=request.POST.get("note", ""))
             messages.success(request, _("The public note is saved."))

@@ -116,10 +116,13 @@ class IncidentApi(ModerationApi):
 
 
 class IncidentActionApi(ModerationApi):
-    """POST {action: verify|reject|clear|note|move|merge, reason, note, location, other} → the incident."""
+    """POST {action: verify|reject|clear|keep|note|move|merge, reason, note, location, other, contested} →
+    the incident. `keep` confirms it is still there: it clears `reported_gone` (and, with `contested: true`,
+    `contested`)."""
 
     class InputSerializer(serializers.Serializer):
-        action = serializers.ChoiceField(choices=["verify", "reject", "clear", "note", "move", "merge"])
+        action = serializers.ChoiceField(choices=["verify", "reject", "clear", "keep", "note", "move", "merge"])
+        contested = serializers.BooleanField(required=False, default=False)
         reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
         note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
         other = serializers.IntegerField(required=False, min_value=1)
@@ -136,6 +139,10 @@ class IncidentActionApi(ModerationApi):
             incident = services.incident_reject(incident_id=incident_id, moderator=user, reason=reason)
         elif action == "clear":
             incident = services.incident_clear(incident_id=incident_id, moderator=user, reason=reason)
+        elif action == "keep":
+            incident = services.incident_keep(
+                incident_id=incident_id, moderator=user, reason=reason, contested=values["contested"]
+            )
         elif action == "note":
             incident = services.incident_note(incident_id=incident_id, moderator=user, note=values["note"])
         elif action == "merge":

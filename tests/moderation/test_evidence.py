@@ -1,21 +1,26 @@
 """Moderators see incidents reported gone, contested incidents and bursts first, with the evidence as counts and
-a timeline in which devices are numbered within the incident; no device hash and no source tag is ever shown."""
+a timeline in which devices are numbered within the incident; no device hash and no source tag is ever shown.
+A verified incident reported gone is kept (the flag cleared, with an audit entry) or cleared by a moderator."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
 from incidents import services as incident_services
+from incidents.errors import DomainError
 from incidents.keys import device_key
-from incidents.models import Incident, Source, Status, Vote
-from moderation import accounts, selectors
-from tests.factories import CARACAS, IncidentFactory, ReportFactory, network, offset
+from incidents.models import Incident, ModerationEvent, Source, Status, Vote
+from moderation import accounts, selectors, services
+from tests.factories import CARACAS, IncidentFactory, ReportFactory, network, offset, vote
+from tests.moderation.conftest import verify
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +233,112 @@ def test_a_network_past_its_reach_is_counted_among_the_networks_not_the_sources(
     assert past.sources == 0 and past.reporters == 1
     page = mod_client.get(f"/moderate/incidents/{past.pk}", **EN).content.decode()
     assert re.search(r'id="count-networks">1<', page) and re.search(r'id="count-sources">0<', page)
+
+
+# --- keeping a verified incident reported gone ----------------------------------------------------
+
+
+def _reported_gone(moderator) -> Incident:
+    """A verified incident that two independent sources, through the real vote service, say is gone."""
+    incident = IncidentFactory(last_confirmed_at=timezone.now() - timedelta(minutes=30))
+    services.incident_verify(incident_id=incident.pk, moderator=moderator)
+    for device in ("gone-1", "gone-2"):
+        vote(incident_id=incident.pk, device=device, still_there=False)
+    incident.refresh_from_db()
+    assert incident.status == Status.VERIFIED and incident.reported_gone
+    return incident
+
+
+def test_keep_clears_reported_gone_with_an_audit_entry_and_old_gone_votes_cannot_raise_it_again(moderator):
+    incident = _reported_gone(moderator)
+    version = incident.version
+    later = timezone.now() + timedelta(minutes=5)
+    kept = services.incident_keep(incident_id=incident.pk, moderator=moderator, reason="seen it at 10:40", now=later)
+    assert not kept.reported_gone and kept.status == Status.VERIFIED
+    assert kept.last_confirmed_at == later and kept.version != version  # the public sees the flag go
+    event = ModerationEvent.objects.filter(incident=incident).last()
+    assert event.action == "keep" and event.actor == moderator and event.reason == "seen it at 10:40"
+    assert event.before["reported_gone"] is True and event.after["reported_gone"] is False
+    with time_machine.travel(later + timedelta(minutes=1), tick=False):
+        vote(incident_id=incident.pk, device="gone-3", still_there=False)
+        assert not Incident.objects.get(pk=incident.pk).reported_gone  # the earlier "gone" came before the keep
+        vote(incident_id=incident.pk, device="gone-4", still_there=False)
+        vote(incident_id=incident.pk, device="gone-5", still_there=False)
+    assert Incident.objects.get(pk=incident.pk).reported_gone  # fresh ones raise it again
+
+
+def test_keep_clears_contested_only_when_asked_and_refuses_when_there_is_nothing_to_clear(moderator):
+    incident = IncidentFactory(contested=True)
+    with pytest.raises(DomainError) as refused:
+        services.incident_keep(incident_id=incident.pk, moderator=moderator)
+    assert refused.value.code == "nothing_to_keep" and refused.value.status_code == 409
+    kept = services.incident_keep(incident_id=incident.pk, moderator=moderator, contested=True)
+    assert not kept.contested
+    assert list(ModerationEvent.objects.values_list("action", flat=True)) == ["keep"]
+    ended = IncidentFactory(reported_gone=True, status=Status.CLEARED)
+    with pytest.raises(DomainError) as refused:
+        services.incident_keep(incident_id=ended.pk, moderator=moderator)
+    assert refused.value.code == "incident_ended"
+
+
+def test_only_a_moderator_may_keep(citizen):
+    incident = IncidentFactory(reported_gone=True, status=Status.VERIFIED, verified_at=timezone.now())
+    with pytest.raises(DomainError) as refused:
+        services.incident_keep(incident_id=incident.pk, moderator=citizen)
+    assert refused.value.status_code == 403
+    assert Incident.objects.get(pk=incident.pk).reported_gone and not ModerationEvent.objects.exists()
+
+
+def test_the_incident_page_offers_keep_for_an_incident_reported_gone_and_it_works(mod_client, moderator):
+    incident = _reported_gone(moderator)
+    page = mod_client.get(f"/moderate/incidents/{incident.pk}", **EN).content.decode()
+    assert 'id="keep"' in page and 'id="clear"' in page and 'id="reported-gone"' in page
+    assert "reported gone by independent sources" in page  # the audit entry, in the timeline
+    response = mod_client.post(f"/moderate/incidents/{incident.pk}/act", {"action": "keep", "reason": "still there"})
+    assert response.status_code == 303
+    assert not Incident.objects.get(pk=incident.pk).reported_gone
+    assert ModerationEvent.objects.filter(incident=incident, action="keep", actor=moderator).exists()
+    page = mod_client.get(f"/moderate/incidents/{incident.pk}", **EN).content.decode()
+    assert 'id="keep"' not in page and "kept as still there by a moderator" in page
+    plain = IncidentFactory()
+    assert 'id="keep"' not in mod_client.get(f"/moderate/incidents/{plain.pk}", **EN).content.decode()
+
+
+def test_the_keep_form_clears_contested_when_ticked(mod_client):
+    incident = IncidentFactory(contested=True, reported_gone=True, status=Status.VERIFIED, verified_at=timezone.now())
+    mod_client.post(f"/moderate/incidents/{incident.pk}/act", {"action": "keep"})
+    incident.refresh_from_db()
+    assert not incident.reported_gone and incident.contested
+    incident = IncidentFactory(contested=True)
+    mod_client.post(f"/moderate/incidents/{incident.pk}/act", {"action": "keep", "contested": "1"})
+    assert not Incident.objects.get(pk=incident.pk).contested
+
+
+def test_keep_through_the_api(client, moderator, citizen):
+    incident = _reported_gone(moderator)
+    url = f"/api/moderation/v1/incidents/{incident.pk}/actions"
+    denied = client.post(url, {"action": "keep"}, content_type="application/json", **api(client, citizen))
+    assert denied.status_code == 403 and Incident.objects.get(pk=incident.pk).reported_gone
+    assert client.post(url, {"action": "keep"}, content_type="application/json").status_code == 403
+    auth = api(client, moderator)
+    done = client.post(url, json.dumps({"action": "keep", "reason": "seen"}), content_type="application/json", **auth)
+    assert done.status_code == 200 and "reported_gone" not in done.json()["flags"]
+    assert done.json()["counts"]["sources_gone"] == 2
+    again = client.post(url, {"action": "keep"}, content_type="application/json", **auth)
+    assert again.status_code == 409 and again.json()["error"] == "nothing_to_keep"
+    events = client.get(f"/api/moderation/v1/incidents/{incident.pk}/events", **auth).json()
+    assert [event["action"] for event in events][-2:] == ["reported_gone", "keep"]
+
+
+def test_a_moderator_without_the_second_factor_cannot_keep(client, moderator):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    incident = IncidentFactory(reported_gone=True, status=Status.VERIFIED, verified_at=timezone.now())
+    TOTPDevice.objects.create(user=moderator, name="default", confirmed=True)
+    client.force_login(moderator)
+    response = client.post(f"/moderate/incidents/{incident.pk}/act", {"action": "keep"})
+    assert response.status_code == 302 and response["Location"].startswith("/moderate/verify")
+    assert Incident.objects.get(pk=incident.pk).reported_gone
+    verify(client, moderator)
+    client.post(f"/moderate/incidents/{incident.pk}/act", {"action": "keep"})
+    assert not Incident.objects.get(pk=incident.pk).reported_gone
