@@ -168,6 +168,48 @@ def incident_clear(*, incident_id: int, moderator: Any, reason: str = "", now: d
     )
 
 
+def _kept(incident: Incident) -> dict[str, Any]:
+    return {
+        "reported_gone": incident.reported_gone,
+        "contested": incident.contested,
+        "last_confirmed_at": incident.last_confirmed_at.isoformat(),
+        "expires_at": incident.expires_at.isoformat(),
+    }
+
+
+def incident_keep(
+    *, incident_id: int, moderator: Any, reason: str = "", contested: bool = False, now: datetime | None = None
+) -> Incident:
+    """A moderator confirms a live incident is still there: its `reported_gone` flag is cleared (and, with
+    `contested`, its `contested` flag), and it counts as confirmed now, so that the "gone" answers already
+    counted cannot raise the flag again; only fresh ones can (architecture §3). Refused (409) if there is no
+    flag to clear. The sources' own answers and counts stay as they are."""
+    _require_moderator(moderator)
+    reason = _reason(reason, required=False)
+    now = now or timezone.now()
+    with transaction.atomic():
+        incident = _locked(incident_id)
+        if status_of(incident, now) not in ACTIVE_STATUSES:
+            raise DomainError(
+                "incident_ended", _("This incident has ended; there is nothing to keep."), status_code=409
+            )
+        if not incident.reported_gone and not (contested and incident.contested):
+            raise DomainError(
+                "nothing_to_keep",
+                _("This incident is not reported gone or contested; there is nothing to clear."),
+                status_code=409,
+            )
+        before = _kept(incident)
+        incident.reported_gone = False
+        if contested:
+            incident.contested = False
+        incident.last_confirmed_at = max(incident.last_confirmed_at, now)
+        incident.expires_at = max(incident.expires_at, now + incidents_conf.kind_settings(incident.kind).ttl)
+        audit = Audit(action="keep", before=before, after=_kept(incident), actor=moderator, reason=reason)
+        incident_services.incident_change_record(incident=incident, now=now, audit=audit)
+    return incident
+
+
 def incidents_bulk(
     *, incident_ids: Iterable[int], action: str, moderator: Any, reason: str = "", now: datetime | None = None
 ) -> list[Incident]:

@@ -315,7 +315,7 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.detail)
         return render(request, "moderation/queue.html", {"queue": None, "filters": request.GET}, status=400)
     queue = selectors.moderation_queue(kinds=kinds, statuses=statuses, bbox=bbox)
-    points = [_incident_point(incident) for incident in queue.new + queue.bursts]
+    points = [_incident_point(incident) for incident in queue.incidents]
     context = {
         "queue": queue,
         "filters": request.GET,
@@ -346,6 +346,8 @@ def incident_view(request: CspRequest, incident_id: int) -> HttpResponse:
         "status_label": Status(selectors.effective_status(incident)).label,
         "reports": reports,
         "distinct_reporters": len({r.reporter_key or r.pk for r in reports}),
+        "counts": selectors.incident_counts(incident),
+        "timeline": selectors.incident_timeline(incident=incident),
         "map_data": _map_data(points),
         "move_form": move_form,
         "now": timezone.now(),
@@ -384,6 +386,11 @@ def act_view(request: HttpRequest, incident_id: int) -> HttpResponse:
         elif action == "clear":
             services.incident_clear(incident_id=incident_id, moderator=user, reason=reason)
             messages.success(request, _("#%(id)d cleared.") % {"id": incident_id})
+        elif action == "keep":
+            services.incident_keep(
+                incident_id=incident_id, moderator=user, reason=reason, contested=bool(request.POST.get("contested"))
+            )
+            messages.success(request, _("#%(id)d is kept on the map as still there.") % {"id": incident_id})
         elif action == "note":
             services.incident_note(incident_id=incident_id, moderator=user, note=request.POST.get("note", ""))
             messages.success(request, _("The public note is saved."))

@@ -7,6 +7,7 @@ from trust import api as trust_api
 
 urlpatterns = [
     path("queue", views.QueueApi.as_view(), name="moderation-api-queue"),
+    path("incidents/<int:incident_id>", views.IncidentApi.as_view(), name="moderation-api-incident"),
     path("incidents/<int:incident_id>/actions", views.IncidentActionApi.as_view(), name="moderation-api-act"),
     path("incidents/<int:incident_id>/events", views.IncidentEventsApi.as_view(), name="moderation-api-events"),
     path("trusted", trust_api.TrustedReportersApi.as_view(), name="moderation-api-trusted"),

@@ -46,6 +46,8 @@ def _incident(incident: Incident) -> dict:
         "kind": incident.kind,
         "status": selectors.effective_status(incident),
         "burst": incident.burst,
+        "flags": selectors.incident_badges(incident),
+        "counts": selectors.incident_counts(incident),
         "location": {"type": "Point", "coordinates": [round(incident.point.x, 6), round(incident.point.y, 6)]},
         "reporters": incident.reporters,
         "confidence": incident.confidence,
@@ -74,8 +76,17 @@ def _report(report: Report) -> dict:
     }
 
 
+def _timeline_entry(entry: selectors.TimelineEntry) -> dict:
+    if entry.type == "report":
+        return {"at": entry.at, "type": "report", "device": entry.device, "report": str(entry.report)}
+    if entry.type == "vote":
+        return {"at": entry.at, "type": "vote", "device": entry.device, "still_there": entry.still_there}
+    return {"at": entry.at, "type": "event", "action": entry.action, "actor": entry.actor, "reason": entry.reason}
+
+
 class QueueApi(ModerationApi):
-    """GET the queue: `new`, `bursts` (incidents), `unlocatable`, `photos` (reports); `kind=` and `status=` filters."""
+    """GET the queue: `incidents` (reported gone, contested, bursts, then the rest), the same split as `new`
+    and `bursts` by the burst flag, `unlocatable`, `photos` (reports); `kind=` and `status=` filters."""
 
     def get(self, request: Request) -> Response:
         kinds = [value for value in request.query_params.get("kind", "").split(",") if value]
@@ -83,6 +94,7 @@ class QueueApi(ModerationApi):
         queue = selectors.moderation_queue(kinds=kinds, statuses=statuses)
         return Response(
             {
+                "incidents": [_incident(incident) for incident in queue.incidents],
                 "new": [_incident(incident) for incident in queue.new],
                 "bursts": [_incident(incident) for incident in queue.bursts],
                 "unlocatable": [_report(report) for report in queue.unlocatable],
@@ -91,11 +103,26 @@ class QueueApi(ModerationApi):
         )
 
 
+class IncidentApi(ModerationApi):
+    """GET one incident with its evidence: flags, counts and the timeline of reports, votes and audit
+    entries, devices numbered within the incident (never a device hash or a source tag)."""
+
+    def get(self, request: Request, incident_id: int) -> Response:
+        incident = selectors.incident_for_moderation(incident_id=incident_id)
+        if incident is None:
+            return Response(error_body("not_found", "There is no such incident."), status=404)
+        timeline = [_timeline_entry(entry) for entry in selectors.incident_timeline(incident=incident)]
+        return Response({**_incident(incident), "timeline": timeline})
+
+
 class IncidentActionApi(ModerationApi):
-    """POST {action: verify|reject|clear|note|move|merge, reason, note, location, other} → the incident."""
+    """POST {action: verify|reject|clear|keep|note|move|merge, reason, note, location, other, contested} →
+    the incident. `keep` confirms it is still there: it clears `reported_gone` (and, with `contested: true`,
+    `contested`)."""
 
     class InputSerializer(serializers.Serializer):
-        action = serializers.ChoiceField(choices=["verify", "reject", "clear", "note", "move", "merge"])
+        action = serializers.ChoiceField(choices=["verify", "reject", "clear", "keep", "note", "move", "merge"])
+        contested = serializers.BooleanField(required=False, default=False)
         reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
         note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
         other = serializers.IntegerField(required=False, min_value=1)
@@ -112,6 +139,10 @@ class IncidentActionApi(ModerationApi):
             incident = services.incident_reject(incident_id=incident_id, moderator=user, reason=reason)
         elif action == "clear":
             incident = services.incident_clear(incident_id=incident_id, moderator=user, reason=reason)
+        elif action == "keep":
+            incident = services.incident_keep(
+                incident_id=incident_id, moderator=user, reason=reason, contested=values["contested"]
+            )
         elif action == "note":
             incident = services.incident_note(incident_id=incident_id, moderator=user, note=values["note"])
         elif action == "merge":

@@ -48,6 +48,7 @@ def pages(world) -> list[tuple[str, str]]:
         ("get", f"/moderate/reports/{lost.pk}/place"),
         ("post", f"/moderate/reports/{report.pk}/split"),
         ("get", "/api/moderation/v1/queue"),
+        ("get", f"/api/moderation/v1/incidents/{incident.pk}"),
         ("post", f"/api/moderation/v1/incidents/{incident.pk}/actions"),
         ("get", f"/api/moderation/v1/incidents/{incident.pk}/events"),
         ("get", "/admin/"),
