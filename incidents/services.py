@@ -438,11 +438,12 @@ def _burst_seen(*, incident: Incident, at: datetime, now: datetime) -> tuple[int
     return reporters, networks
 
 
-def _incident_for(*, kind: str, point: Point, now: datetime) -> Incident | None:
+def _nearest_locked(*, kind: str, point: Point, condition: Q) -> Incident | None:
+    """The nearest incident of `kind` within its merge radius of `point` that meets `condition`, locked."""
     radius = conf.kind_settings(kind).merge_radius_m
     nearest = (
         Incident.objects.filter(
-            live_q(now),
+            condition,
             kind=kind,
             point__bboverlaps=bbox_around(point, radius),
             point__distance_lte=(point, D(m=radius)),
@@ -452,34 +453,21 @@ def _incident_for(*, kind: str, point: Point, now: datetime) -> Incident | None:
         .values_list("pk", flat=True)
         .first()
     )
-    if nearest is None:
-        return None
-    return Incident.objects.select_for_update().get(pk=nearest)
+    return None if nearest is None else Incident.objects.select_for_update().get(pk=nearest)
+
+
+def _incident_for(*, kind: str, point: Point, now: datetime) -> Incident | None:
+    return _nearest_locked(kind=kind, point=point, condition=live_q(now))
 
 
 def _incident_reopen(*, kind: str, point: Point, now: datetime) -> Incident | None:
     """The nearest incident of `kind` that "gone" votes cleared within its time to live, reopened and marked
     contested, with its earlier sources (architecture §3): votes cannot erase a checkpoint that people
     report again. None if there is none; what a moderator ended stays ended."""
-    radius = conf.kind_settings(kind).merge_radius_m
-    nearest = (
-        Incident.objects.filter(
-            status=Status.CLEARED,
-            cleared_by_votes=True,
-            merged_into__isnull=True,
-            expires_at__gt=now,
-            kind=kind,
-            point__bboverlaps=bbox_around(point, radius),
-            point__distance_lte=(point, D(m=radius)),
-        )
-        .annotate(distance=Distance("point", point))
-        .order_by("distance", "id")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if nearest is None:
+    cleared = Q(status=Status.CLEARED, cleared_by_votes=True, merged_into__isnull=True, expires_at__gt=now)
+    incident = _nearest_locked(kind=kind, point=point, condition=cleared)
+    if incident is None:
         return None
-    incident = Incident.objects.select_for_update().get(pk=nearest)
     before = {"status": incident.status, "contested": incident.contested}
     # Not a transition a person can make (architecture §3): only a fresh report undoes a clearing by votes.
     incident.status = Status.UNVERIFIED

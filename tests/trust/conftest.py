@@ -3,22 +3,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth.models import Group, User
 
+from tests.moderation import conftest as moderation_fixtures
 from tests.moderation.conftest import verify
 from trust import services
 
-
-@pytest.fixture
-def moderator(db) -> User:
-    user = User.objects.create_user("mod", password="a long passphrase 1")
-    user.groups.add(Group.objects.get_or_create(name="moderators")[0])
-    return user
-
-
-@pytest.fixture
-def citizen(db) -> User:
-    return User.objects.create_user("someone", password="a long passphrase 2")
+# The moderation tests' own users.
+moderator = moderation_fixtures.moderator
+citizen = moderation_fixtures.citizen
 
 
 @pytest.fixture
