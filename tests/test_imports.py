@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["config", "consumers", "geo", "incidents", "moderation", "ogc", "trust", "watch"]
+APPS = ["config", "consumers", "geo", "incidents", "messaging", "moderation", "ogc", "trust", "watch"]
 
 # The domain: it may be used by the API, never the reverse.
 DOMAIN = [
@@ -41,6 +41,9 @@ DOMAIN = [
     "trust.models",
     "trust.keys",
     "trust.conf",
+    "messaging.understand",
+    "messaging.services",
+    "messaging.conf",
 ]
 API = "incidents.api"
 

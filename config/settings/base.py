@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "ogc",
     "moderation",
     "watch",
+    "messaging",
 ]
 
 MIDDLEWARE = [
