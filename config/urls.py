@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/moderation/v1/", include("moderation.api.urls")),
     path("admin/", admin.site.urls),
     path("trusted", trusted_view, name="trusted"),
+    path("intake/", include("messaging.urls")),
     path("", include("incidents.urls")),
 ]
 

@@ -15,8 +15,8 @@ the address itself is never stored, logged or handed to a task. Two keyings, for
 Redis unreachable: rate limits fail open. A person reporting is never refused because Redis is down
 (architecture §4); there is then no count, and what they send adds no independent source's weight.
 
-Entry points for views: `same_origin_guard` (raises `CrossSiteRefused`), `report_guard`, `vote_guard` (raise
-`RateLimited`) and `honeypot_tripped`.
+Entry points for views: `same_origin_guard` (raises `CrossSiteRefused`), `report_guard`, `vote_guard`,
+`message_guard` (raise `RateLimited`) and `honeypot_tripped`.
 Entry points for services: `report_source_remember`, `report_source_peek`, `report_source_forget`, `reach_take`,
 `is_burst`.
 """
@@ -375,6 +375,35 @@ def vote_guard(request: HttpRequest, *, device: str | None) -> str:
     returns the source pseudonym for `services.incident_vote(source=...)`."""
     _guard(request, action="vote", device=device)
     return source_of(request)
+
+
+def message_guard(*, channel: str, sender: str) -> None:
+    """Check and count one text message (SMS, Telegram) from `sender` (its sender token, `keys.sender_token`,
+    never a number) through the gateway `channel`: RATE_LIMIT_MESSAGES_PER_SENDER and, for every sender of
+    the gateway together, RATE_LIMIT_MESSAGES_PER_GATEWAY. The gateway's address is no network of the
+    sender, so no network limit applies. Raises RateLimited; fails open without Redis, like `report_guard`."""
+    try:
+        client = get_redis()
+        now = _server_now()
+        secret = _day_secret(client, now)
+        assert secret is not None
+        scopes = [
+            ("sender", _day_hash(secret, b"msg-sender", sender.encode()), "RATE_LIMIT_MESSAGES_PER_SENDER"),
+            ("gateway", _day_hash(secret, b"msg-gateway", channel.encode()), "RATE_LIMIT_MESSAGES_PER_GATEWAY"),
+        ]
+        limits = [
+            (f"alc:rl:msg:{scope}:{window}:{ident}", limit, window)
+            for scope, ident, name in scopes
+            for limit, window in conf.rate_limits(name)
+        ]
+        wait_ms = _count(client, limits, now)
+    except redis.RedisError as exc:
+        logger.warning("message accepted without rate limits, Redis unreachable: %s", exc.__class__.__name__)
+        return
+    if wait_ms > 0:
+        retry_after = max(1, math.ceil(wait_ms / 1000))
+        detail = gettext("Too many messages in a short time. Please try again in %(wait)s.")
+        raise RateLimited(retry_after=retry_after, detail=detail % {"wait": _wait_text(retry_after)})
 
 
 def honeypot_tripped(value: object) -> bool:

@@ -30,6 +30,21 @@ def device_key(token: str | None) -> str | None:
     return hmac.new(_key(b"alcabala.device-key"), token.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
+def sender_token(channel: str, sender: str) -> str:
+    """The device token of a message's sender (a phone number, a Telegram user id), e.g. "sms:3f…".
+
+    Reports and votes carry it as any device token, so their `reporter_key` is `device_key` of it; the
+    number itself is never stored: only the server's key links the two."""
+    digest = hmac.new(_key(b"alcabala.sender"), f"{channel}:{sender}".encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return f"{channel}:{digest.hexdigest()}"
+
+
+def pending_key(token: str) -> str:
+    """The Redis name of what a sender's last message left for the next one (a shared location): keyed
+    under its own purpose, so it equals no `reporter_key` and no counter."""
+    return hmac.new(_key(b"alcabala.pending"), token.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+
+
 def source_key(group: bytes) -> str:
     """The source pseudonym of a network group (`abuse.network_group`): what a report carries to the worker.
 

@@ -24,6 +24,7 @@ class Channel(models.TextChoices):
     WEB = "web", _("Web form")
     API = "api", _("API")
     SMS = "sms", _("SMS")
+    TELEGRAM = "telegram", _("Telegram")
 
 
 class ReportState(models.TextChoices):

@@ -213,6 +213,7 @@ def report_submit(
     photo: File | None = None,
     source: str | None = None,
     spam: bool = False,
+    unplaced: bool = False,
     now: datetime | None = None,
 ) -> tuple[Report, bool]:
     """Accept one report, or return the one already accepted under the same `client_id`.
@@ -225,7 +226,9 @@ def report_submit(
     `source` (the network's pseudonym, from `abuse.report_guard`) waits in Redis, never in the database,
     for the worker to count the report's independent source. `spam` (the HTML form's honeypot was
     filled) keeps the report as `spam` for moderators, never processed nor public, and purged like any
-    report without an incident. Returns (report, created).
+    report without an incident. `unplaced` (a text message whose kind could not be understood) keeps it
+    `unlocatable` at once, for a moderator to read and place, never placed by the worker. Returns
+    (report, created).
     """
     now = now or timezone.now()
     existing = Report.objects.filter(client_id=client_id).first()
@@ -292,7 +295,8 @@ def report_submit(
         channel=channel,
         reporter_key=device_key(device),
         photo=photo_file,
-        state=ReportState.SPAM if spam else ReportState.RECEIVED,
+        state=ReportState.SPAM if spam else ReportState.UNLOCATABLE if unplaced else ReportState.RECEIVED,
+        processed_at=now if unplaced and not spam else None,
     )
     try:
         with transaction.atomic():
@@ -310,7 +314,7 @@ def report_submit(
         report.photo.delete(save=False)
         raise
 
-    if spam:
+    if spam or unplaced:
         return report, True
     abuse.report_source_remember(report_id=report.pk, source=source)
     transaction.on_commit(lambda: enqueue_process_report(report.pk))

@@ -76,7 +76,7 @@ KIND_ORDER = ("hazard", "checkpoint", "roadblock", "militia")
 # Words that need the whole word: short ones that begin many others.
 EXACT = {"plomo": "hazard", "tiros": "hazard"}
 # Security forces: a message naming only them is a checkpoint they run ("GNB en la entrada de Petare").
-FORCES = (
+FORCES: tuple[str, ...] = (
     "gnb",
     "pnb",
     "sebin",
@@ -253,9 +253,9 @@ def kind_of(text: str) -> str | None:
     for word in words:
         if len(word) < 4 and word not in EXACT:
             continue
-        kind = _word_kind(word)
-        if kind is not None:
-            found.add(kind)
+        named = _word_kind(word)
+        if named is not None:
+            found.add(named)
     for kind in KIND_ORDER:
         if kind in found:
             return kind

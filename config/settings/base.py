@@ -454,6 +454,18 @@ CELERY_BEAT_SCHEDULE["sweep-webhooks"] = {
     "options": {"expires": max(1.0, SWEEP_INTERVAL_S * 0.9)},
 }
 
+# --- Reports by SMS and Telegram (messaging/; read through messaging/conf.py) ---
+# Each channel's secret; while one is unset, its path answers 404.
+SMSSYNC_SECRET = env_str("SMSSYNC_SECRET")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET")
+RATE_LIMIT_MESSAGES_PER_SENDER = _rate_limits(
+    "RATE_LIMIT_MESSAGES_PER_SENDER", env_str("RATE_LIMIT_MESSAGES_PER_SENDER", "10/10m,30/1h")
+)
+RATE_LIMIT_MESSAGES_PER_GATEWAY = _rate_limits(
+    "RATE_LIMIT_MESSAGES_PER_GATEWAY", env_str("RATE_LIMIT_MESSAGES_PER_GATEWAY", "300/10m,1000/1h")
+)
+
 # --- OpenAPI (drf-spectacular); the docs page's assets come from drf-spectacular-sidecar, served by us ---
 SPECTACULAR_SETTINGS = {
     "TITLE": "Alcabala API",

@@ -1,0 +1,255 @@
+"""Reports by SMS (SMSSync, Twilio) and Telegram, through the webhooks, with payloads shaped as the gateways send
+them: the reply says what was understood, and the report and its incident carry the kind, place and time."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from incidents import services
+from incidents.keys import device_key, sender_token
+from incidents.models import Incident, Report, ReportState, Vote
+from tests.factories import IncidentFactory
+
+pytestmark = pytest.mark.django_db
+
+SMSSYNC = "/intake/sms/smssync"
+TWILIO = "/intake/sms/twilio"
+TELEGRAM = "/intake/telegram"
+PETARE = (-66.80786, 10.47679)
+
+
+@pytest.fixture(autouse=True)
+def channels_on(settings):
+    settings.SMSSYNC_SECRET = "smssync-secret"
+    settings.TWILIO_AUTH_TOKEN = "twilio-token"
+    settings.TELEGRAM_WEBHOOK_SECRET = "telegram-secret"
+    return settings
+
+
+def smssync(client: Client, text: str, number: str = "+584125551234", message_id: str = "1", secret="smssync-secret"):
+    data = {
+        "from": number,
+        "message": text,
+        "message_id": message_id,
+        "sent_to": "+584140000000",
+        "secret": secret,
+        "device_id": "1",
+        "sent_timestamp": str(int(timezone.now().timestamp() * 1000)),
+    }
+    return client.post(SMSSYNC, data=urlencode(data), content_type="application/x-www-form-urlencoded")
+
+
+def twilio_signature(token: str, url: str, data: dict[str, str]) -> str:
+    # Written out as Twilio's documentation says, not with the code under test.
+    payload = url + "".join(key + data[key] for key in sorted(data))
+    return base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+
+
+def twilio(client: Client, text: str, number: str = "+584245550001", sid: str = "SM1", token="twilio-token"):
+    data = {
+        "MessageSid": sid,
+        "AccountSid": "AC0000",
+        "From": number,
+        "To": "+15005550006",
+        "Body": text,
+        "NumMedia": "0",
+    }
+    signature = twilio_signature(token, f"http://testserver{TWILIO}", data)
+    form = "application/x-www-form-urlencoded"
+    return client.post(TWILIO, data=urlencode(data), content_type=form, HTTP_X_TWILIO_SIGNATURE=signature)
+
+
+def telegram_update(update_id: int, user_id: int, **message) -> dict:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "from": {"id": user_id, "is_bot": False, "first_name": "Ana", "language_code": "es"},
+            "chat": {"id": user_id, "first_name": "Ana", "type": "private"},
+            "date": int(timezone.now().timestamp()),
+            **message,
+        },
+    }
+
+
+def telegram(client: Client, update: dict, secret="telegram-secret"):
+    return client.post(
+        TELEGRAM, data=json.dumps(update), content_type="application/json", HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=secret
+    )
+
+
+def processed(report_id) -> Report:
+    report = services.report_process(report_id=report_id)
+    assert report is not None
+    return report
+
+
+def near(point, lon_lat, metres=2000) -> bool:
+    return abs(point.x - lon_lat[0]) * 109_000 < metres and abs(point.y - lon_lat[1]) * 111_000 < metres
+
+
+def test_an_smssync_message_becomes_a_report_and_the_reply_says_what_was_understood():
+    response = smssync(Client(), "Alcabala de la GNB en la entrada de Petare hace 20 min")
+    assert response.status_code == 200
+    payload = response.json()["payload"]
+    assert payload["success"] is True and payload["task"] == "send"
+    [sent] = payload["messages"]
+    assert sent["to"] == "+584125551234"
+    assert "Alcabala" in sent["message"] and "Petare" in sent["message"] and "hace 20 min" in sent["message"]
+
+    report = Report.objects.get()
+    assert (report.channel, report.kind, report.state) == ("sms", "checkpoint", ReportState.RECEIVED)
+    assert report.reporter_key == device_key(sender_token("sms", "+584125551234"))
+    assert abs((timezone.now() - timedelta(minutes=20) - report.observed_at).total_seconds()) < 60
+    report = processed(report.pk)
+    incident = report.incident
+    assert report.state == ReportState.PROCESSED and incident.kind == "checkpoint"
+    assert near(incident.point, PETARE) and incident.place
+    assert abs((incident.first_reported_at - report.observed_at).total_seconds()) < 1
+
+
+def test_a_gateway_retry_of_one_message_is_one_report():
+    smssync(Client(), "alcabala en Chacao", message_id="77")
+    smssync(Client(), "alcabala en Chacao", message_id="77")
+    assert Report.objects.count() == 1
+
+
+@pytest.mark.parametrize("secret", ["wrong", ""])
+def test_smssync_without_its_secret_is_refused_and_stores_nothing(secret):
+    response = smssync(Client(), "alcabala en Chacao", secret=secret)
+    assert response.status_code == 403
+    assert not Report.objects.exists()
+
+
+def test_each_channel_is_off_while_its_secret_is_unset(settings):
+    settings.SMSSYNC_SECRET = None
+    settings.TWILIO_AUTH_TOKEN = ""
+    settings.TELEGRAM_WEBHOOK_SECRET = None
+    client = Client()
+    assert smssync(client, "alcabala en Chacao").status_code == 404
+    assert twilio(client, "alcabala en Chacao").status_code == 404
+    assert telegram(client, telegram_update(1, 5, text="alcabala en Chacao")).status_code == 404
+    assert not Report.objects.exists()
+
+
+def test_a_signed_twilio_message_is_answered_in_twiml_in_the_senders_language():
+    response = twilio(Client(), "checkpoint near Chacao 20 minutes ago")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/xml")
+    body = response.content.decode()
+    assert body.startswith('<?xml version="1.0" encoding="UTF-8"?><Response><Message>')
+    assert "Checkpoint" in body and "Chacao" in body and "20 min ago" in body
+    report = processed(Report.objects.get().pk)
+    assert (report.channel, report.kind) == ("sms", "checkpoint")
+    assert near(report.incident.point, (-66.85367, 10.49581))
+
+
+def test_a_twilio_message_with_a_wrong_signature_is_refused_and_stores_nothing():
+    client = Client()
+    assert twilio(client, "alcabala en Chacao", token="not-the-token").status_code == 403
+    data = {"MessageSid": "SM2", "From": "+584245550001", "Body": "alcabala en Chacao"}
+    response = client.post(TWILIO, data=urlencode(data), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 403
+    assert not Report.objects.exists()
+
+
+def test_a_telegram_text_with_a_map_link_is_placed_at_the_link():
+    update = telegram_update(10, 987654321, text="retén de la PNB https://maps.google.com/?q=10.4806,-66.9036")
+    response = telegram(Client(), update)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["method"] == "sendMessage" and body["chat_id"] == 987654321
+    assert "Alcabala" in body["text"] and "10.48060, -66.90360" in body["text"]
+    report = processed(Report.objects.get().pk)
+    assert report.channel == "telegram" and report.kind == "checkpoint"
+    assert report.incident.point.coords == pytest.approx((-66.9036, 10.4806))
+
+
+def test_a_telegram_location_then_what_is_there_makes_one_report_at_the_location():
+    client = Client()
+    first = telegram(client, telegram_update(20, 55501, location={"latitude": 10.47679, "longitude": -66.80786}))
+    assert first.status_code == 200 and "?" in first.json()["text"]
+    assert not Report.objects.exists()
+    second = telegram(client, telegram_update(21, 55501, text="tiroteo hace 5 min"))
+    assert "Peligro" in second.json()["text"]
+    report = processed(Report.objects.get().pk)
+    assert report.kind == "hazard" and report.incident.point.coords == pytest.approx(PETARE)
+    assert abs((timezone.now() - timedelta(minutes=5) - report.observed_at).total_seconds()) < 60
+
+
+def test_telegram_without_its_secret_token_is_refused_and_stores_nothing():
+    client = Client()
+    assert telegram(client, telegram_update(30, 5, text="alcabala en Chacao"), secret="guess").status_code == 403
+    response = client.post(TELEGRAM, data=json.dumps(telegram_update(31, 5, text="x")), content_type="application/json")
+    assert response.status_code == 403
+    assert not Report.objects.exists()
+
+
+def test_a_message_without_a_place_is_kept_and_the_reply_asks_where():
+    response = smssync(Client(), "Hay una alcabala")
+    text = response.json()["payload"]["messages"][0]["message"]
+    assert "¿dónde?" in text.lower()
+    report = processed(Report.objects.get().pk)
+    assert report.kind == "checkpoint" and report.state == ReportState.UNLOCATABLE
+    assert report.description == "Hay una alcabala"
+
+
+def test_a_message_not_understood_is_kept_for_moderators_unlocatable():
+    response = smssync(Client(), "hola, quien es?")
+    assert "moderador" in response.json()["payload"]["messages"][0]["message"]
+    report = Report.objects.get()
+    assert report.state == ReportState.UNLOCATABLE and report.description == "hola, quien es?"
+    assert processed(report.pk).incident is None  # the worker leaves it alone
+
+
+def test_help_is_answered_in_the_senders_language_and_stores_nothing():
+    client = Client()
+    assert "SIGUE N" in smssync(client, "AYUDA").json()["payload"]["messages"][0]["message"]
+    assert "STILL N" in twilio(client, "HELP").content.decode()
+    assert not Report.objects.exists()
+
+
+def test_numbers_of_one_block_are_one_source_and_of_two_blocks_two():
+    for n, number in enumerate(["+584125551234", "+584125551299"]):
+        smssync(Client(), "alcabala en Chacao", number=number, message_id=str(n))
+    for report in Report.objects.all():
+        processed(report.pk)
+    incident = Incident.objects.get()
+    assert (incident.reporters, incident.sources) == (2, 1)
+    smssync(Client(), "alcabala en Chacao", number="+584149870000", message_id="9")
+    processed(Report.objects.latest("received_at").pk)
+    incident.refresh_from_db()
+    assert (incident.reporters, incident.sources) == (3, 2)
+
+
+def test_still_and_gone_commands_vote_with_the_senders_token():
+    incident = IncidentFactory()
+    still = smssync(Client(), f"SIGUE {incident.pk}", number="+584125551234")
+    assert str(incident.pk) in still.json()["payload"]["messages"][0]["message"]
+    gone = telegram(Client(), telegram_update(40, 4242, text=f"GONE {incident.pk}"))
+    assert str(incident.pk) in gone.json()["text"]
+    incident.refresh_from_db()
+    assert (incident.still_there, incident.gone) == (1, 1)
+    keys = set(Vote.objects.values_list("voter_key", flat=True))
+    assert keys == {device_key(sender_token("sms", "+584125551234")), device_key(sender_token("telegram", "4242"))}
+    missing = smssync(Client(), "YA NO 999999", message_id="2")
+    assert missing.json()["payload"]["messages"][0]["message"] == "No existe ese incidente."
+
+
+def test_a_sender_past_its_limit_is_told_so_and_nothing_more_is_stored(settings):
+    settings.RATE_LIMIT_MESSAGES_PER_SENDER = [(2, 600)]
+    for n in range(3):
+        response = smssync(Client(), f"alcabala en Chacao {n}", message_id=str(n))
+    assert "Demasiados mensajes" in response.json()["payload"]["messages"][0]["message"]
+    assert Report.objects.count() == 2
+    other = smssync(Client(), "alcabala en Chacao", number="+584149870000", message_id="x")
+    assert "Alcabala" in other.json()["payload"]["messages"][0]["message"]
+    assert Report.objects.count() == 3
