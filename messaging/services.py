@@ -189,6 +189,8 @@ def message_receive(*, message: Message, now: datetime | None = None) -> Reply:
             if order.name == "still":
                 return Reply(_("Thank you: incident %(id)d is still there.") % {"id": order.incident_id})
             return Reply(_("Thank you: incident %(id)d is gone.") % {"id": order.incident_id})
+        if not text and message.lat_lon is None:
+            return Reply(help_text())
         if not text and message.lat_lon is not None:
             _pending_set(token, message.lat_lon)
             return Reply(_("Location received. What is there? Reply e.g. \u201ccheckpoint\u201d."))

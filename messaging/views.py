@@ -103,9 +103,10 @@ def telegram(request: HttpRequest) -> HttpResponse:
         update = json.loads(request.body)
     except ValueError:
         return HttpResponse(status=400)
-    message = update.get("message") or update.get("edited_message") if isinstance(update, dict) else None
+    # Only new messages: an edited one would be a second report of the same thing.
+    message = update.get("message") if isinstance(update, dict) else None
     if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
-        return HttpResponse(status=200)  # an update of another type: nothing to do, and no retry wanted
+        return HttpResponse(status=200)  # an update of another kind: nothing to do, and no retry wanted
     chat_id = message["chat"].get("id")
     sender = (message.get("from") or {}).get("id", chat_id)
     location = message.get("location") or (message.get("venue") or {}).get("location")

@@ -185,6 +185,41 @@ def test_a_telegram_location_then_what_is_there_makes_one_report_at_the_location
     assert abs((timezone.now() - timedelta(minutes=5) - report.observed_at).total_seconds()) < 60
 
 
+def test_a_location_outside_the_area_is_kept_for_moderators_and_the_sender_told(settings):
+    client = Client()
+    telegram(client, telegram_update(50, 777, location={"latitude": 4.711, "longitude": -74.072}))  # Bogotá
+    response = telegram(client, telegram_update(51, 777, text="alcabala"))
+    assert "fuera del área" in response.json()["text"]
+    report = Report.objects.get()
+    assert (report.kind, report.state, report.point) == ("checkpoint", ReportState.UNLOCATABLE, None)
+    assert report.description == "alcabala"
+
+
+def test_telegram_updates_that_are_not_new_messages_store_nothing():
+    client = Client()
+    edited = telegram_update(60, 5, text="alcabala en Chacao")
+    edited["edited_message"] = edited.pop("message")
+    assert telegram(client, edited).status_code == 200
+    callback = {"update_id": 61, "callback_query": {"id": "1", "from": {"id": 5}, "data": "x"}}
+    assert telegram(client, callback).status_code == 200
+    assert telegram(client, telegram_update(62, 5, sticker={"file_id": "abc"})).status_code == 200
+    secret = {"HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN": "telegram-secret"}
+    response = client.post(TELEGRAM, data="{not json", content_type="application/json", **secret)
+    assert response.status_code == 400
+    assert not Report.objects.exists()
+
+
+def test_two_telegram_accounts_are_two_sources_and_publish_the_incident():
+    client = Client()
+    for n, user in enumerate([1001, 1002]):
+        telegram(client, telegram_update(70 + n, user, text="barricada en Barquisimeto"))
+    for report in Report.objects.all():
+        processed(report.pk)
+    incident = Incident.objects.get()
+    assert (incident.kind, incident.reporters, incident.sources) == ("roadblock", 2, 2)
+    assert client.get(f"/api/v1/incidents/{incident.pk}").status_code == 200
+
+
 def test_telegram_without_its_secret_token_is_refused_and_stores_nothing():
     client = Client()
     assert telegram(client, telegram_update(30, 5, text="alcabala en Chacao"), secret="guess").status_code == 403
