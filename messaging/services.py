@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from config.redis import get_redis
 from geo.geocoding import locate, lookups_are_local
-from incidents import abuse, conf, services
+from incidents import abuse, conf, selectors, services
 from incidents.errors import DomainError
 from incidents.keys import pending_key, sender_token, source_key
 from incidents.models import Kind
@@ -176,6 +176,9 @@ def message_receive(*, message: Message, now: datetime | None = None) -> Reply:
         if order is not None and order.name == "help":
             return Reply(help_text())
         if order is not None and order.incident_id is not None:
+            # As the API: only public incidents take votes, so that an answer never tells a private one exists.
+            if selectors.incident_public(incident_id=order.incident_id) is None:
+                return Reply(_("There is no such incident."))
             try:
                 services.incident_vote(
                     incident_id=order.incident_id,

@@ -279,6 +279,15 @@ def test_still_and_gone_commands_vote_with_the_senders_token():
     assert missing.json()["payload"]["messages"][0]["message"] == "No existe ese incidente."
 
 
+def test_a_vote_on_an_incident_the_public_cannot_see_is_answered_as_for_none():
+    private = IncidentFactory(reporters=1)  # one source: not public under `corroborated`
+    response = smssync(Client(), f"SIGUE {private.pk}")
+    assert response.json()["payload"]["messages"][0]["message"] == "No existe ese incidente."
+    assert not Vote.objects.exists()
+    private.refresh_from_db()
+    assert private.still_there == 0
+
+
 def test_a_sender_past_its_limit_is_told_so_and_nothing_more_is_stored(settings):
     settings.RATE_LIMIT_MESSAGES_PER_SENDER = [(2, 600)]
     for n in range(3):
