@@ -207,7 +207,14 @@ def _encode(layers: dict[str, list[dict]]) -> bytes:
     )
 
 
-def build(*, output: Path, area_extent: tuple[float, float, float, float], source: Path, towns: Iterable[Town]) -> dict:
+def build(
+    *,
+    output: Path,
+    area_extent: tuple[float, float, float, float],
+    source: Path,
+    towns: Iterable[Town],
+    max_zoom: int = MAX_ZOOM,
+) -> dict:
     """Write the archive to `output` (through a temporary file, so a reader never sees half of it)."""
     west, south, east, north = area_extent
     pad_x, pad_y = (east - west) * PAD, (north - south) * PAD
@@ -220,7 +227,7 @@ def build(*, output: Path, area_extent: tuple[float, float, float, float], sourc
     output.parent.mkdir(parents=True, exist_ok=True)
     counts = {"tiles": 0, "bytes": 0}
     entries: list[tuple[int, bytes]] = []
-    wanted = {zoom: set(tiles_covering(bounds, zoom)) for zoom in range(MAX_ZOOM + 1)}
+    wanted = {zoom: set(tiles_covering(bounds, zoom)) for zoom in range(max_zoom + 1)}
 
     def tile(zoom: int, x: int, y: int, land: BaseGeometry, sea: BaseGeometry, borders: BaseGeometry) -> None:
         # Each tile clips its parent's clipped geometry, so that every clip is small.
@@ -250,14 +257,16 @@ def build(*, output: Path, area_extent: tuple[float, float, float, float], sourc
                     },
                 }
                 for t in towns
-                if _min_zoom(t.population) <= zoom and west_t <= t.lon < east_t and south_t <= t.lat < north_t
+                if min(_min_zoom(t.population), max_zoom) <= zoom
+                and west_t <= t.lon < east_t
+                and south_t <= t.lat < north_t
             ]
             if any(layers.values()):
                 data = gzip.compress(_encode(layers), mtime=0)
                 entries.append((zxy_to_tileid(zoom, x, y), data))
                 counts["tiles"] += 1
                 counts["bytes"] += len(data)
-        if zoom < MAX_ZOOM:
+        if zoom < max_zoom:
             for cx in (2 * x, 2 * x + 1):
                 for cy in (2 * y, 2 * y + 1):
                     if (cx, cy) in wanted[zoom + 1]:
@@ -275,7 +284,7 @@ def build(*, output: Path, area_extent: tuple[float, float, float, float], sourc
                 "tile_type": TileType.MVT,
                 "tile_compression": Compression.GZIP,
                 "min_zoom": 0,
-                "max_zoom": MAX_ZOOM,
+                "max_zoom": max_zoom,
                 "min_lon_e7": int(bounds[0] * 1e7),
                 "min_lat_e7": int(bounds[1] * 1e7),
                 "max_lon_e7": int(bounds[2] * 1e7),
@@ -287,7 +296,7 @@ def build(*, output: Path, area_extent: tuple[float, float, float, float], sourc
             {
                 "name": "Alcabala basemap",
                 "attribution": ATTRIBUTION,
-                "vector_layers": [{"id": name, "minzoom": 0, "maxzoom": MAX_ZOOM, "fields": {}} for name in LAYERS],
+                "vector_layers": [{"id": name, "minzoom": 0, "maxzoom": max_zoom, "fields": {}} for name in LAYERS],
             },
         )
     tmp.replace(output)

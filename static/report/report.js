@@ -78,7 +78,8 @@ $("pick").addEventListener("click", async () => {
   }
   const [w, s, e, n] = box.dataset.bbox.split(",").map(Number);
   map = L.map(box, { zoomControl: true, attributionControl: true });
-  L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: "© OpenStreetMap" }).addTo(map);
+  // Raster tiles only when MAP_TILE_URL is set; the vector basemap is not drawn here yet (the marker still works).
+  if (box.dataset.tiles) L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: "© OpenStreetMap" }).addTo(map);
   const lat = parseFloat(form.lat.value);
   const lon = parseFloat(form.lon.value);
   const start = Number.isFinite(lat) && Number.isFinite(lon) ? [lat, lon] : [(s + n) / 2, (w + e) / 2];
