@@ -311,7 +311,8 @@ def _origin(url: str) -> list[str]:
 
 
 LEAFLET_CONFIG = {
-    "TILES": [("", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION, "maxZoom": 19})],
+    # django-leaflet's widgets (admin, moderation forms) draw raster tiles only: none unless MAP_TILE_URL is set.
+    "TILES": [("", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION, "maxZoom": 19})] if MAP_TILE_URL else [],
     "RESET_VIEW": False,
     "NO_GLOBALS": False,
 }
