@@ -117,3 +117,15 @@ def test_the_archive_is_served_in_ranges_with_caching_headers(client, served):
 def test_without_an_archive_the_basemap_is_not_found(client, settings, tmp_path):
     settings.BASEMAP_FILE = tmp_path / "none.pmtiles"
     assert client.get("/basemap.pmtiles").status_code == 404
+
+
+@pytest.mark.django_db
+def test_by_default_the_map_page_uses_our_basemap_and_its_policy_allows_only_our_origin(client):
+    response = client.get("/")
+    page = response.content.decode()
+    assert 'data-basemap="/basemap.pmtiles"' in page and "protomaps-leaflet" in page
+    assert 'data-tiles=""' in page
+    policy = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";") if part.strip())
+    assert policy["img-src"] == "'self' data: blob:"
+    assert policy["connect-src"] == "'self'"
+    assert "http" not in response["Content-Security-Policy"]
