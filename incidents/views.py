@@ -183,7 +183,14 @@ def report(request: HttpRequest) -> HttpResponse:
                 initial[name] = request.GET[name]
         form = ReportForm(initial=initial)
         status = 200
-    context = {"form": form, "tile_url": settings.MAP_TILE_URL, "js_strings": _js_strings(), **_area_context()}
+    context = {
+        "form": form,
+        "tile_url": settings.MAP_TILE_URL,
+        "basemap_zoom": settings.BASEMAP_MAX_ZOOM,
+        "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
+        "js_strings": _js_strings(),
+        **_area_context(),
+    }
     response = render(request, "incidents/report.html", context, status=status)
     _remember_device(request, response)
     return response

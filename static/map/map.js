@@ -1,8 +1,9 @@
 /* Alcabala's live map: public incidents from the API, clustered and drawn on one canvas, kept live by polling.
  * User text (place, note) only ever reaches the page through textContent. The route check (route.js) is loaded on
  * the first tap on "Route" and works the map only through `routeHost` below. */
-/* global L, Supercluster, protomapsL */
+/* global L, Supercluster */
 import { LANG, ago, deviceToken, el, fmt, requestJson, setUpQuickExit, strings } from "../lib/common.js";
+import { vectorBasemap } from "../lib/basemap.js";
 
 const box = document.getElementById("map");
 const T = strings("i18n");
@@ -60,14 +61,8 @@ if (box.dataset.tiles) {
   tiles.addTo(map);
 } else {
   // The default: our own vector basemap, one PMTiles archive read with range requests from this origin.
-  const basemap = protomapsL.leafletLayer({
-    url: box.dataset.basemap,
-    flavor: "light",
-    lang: LANG,
-    maxDataZoom: Number(box.dataset.basemapZoom) || 10,
-    attribution: box.dataset.basemapAttribution,
-  });
-  basemap.addTo(map);
+  const { basemap: url, basemapZoom: maxZoom, basemapAttribution: attribution } = box.dataset;
+  vectorBasemap({ url, maxZoom, attribution }).addTo(map);
   fetch(box.dataset.basemap, { method: "HEAD" }).then((r) => noTiles(!r.ok), () => noTiles(true));
 }
 L.control.zoom({ position: "bottomright" }).addTo(map);

@@ -82,22 +82,34 @@ def drawn(page) -> dict:
     return page.evaluate("window.__drawn")
 
 
+def colours(page) -> dict:
+    return page.evaluate(f"({COLOURS})([{list(WATER)}, {list(EARTH)}])")
+
+
+def wait_until(page, check, timeout_ms: int = 15_000) -> None:
+    """Poll from here: wait_for_function evaluates strings, which a page's CSP (no 'unsafe-eval') refuses."""
+    for _ in range(timeout_ms // 100):
+        if check():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"not drawn within {timeout_ms} ms: {colours(page)}, {drawn(page)['texts'][:20]}")
+
+
 def test_the_default_map_draws_our_basemap_and_asks_no_other_host(basemap_page, live_server):
     page = basemap_page
     page.goto("/")
     expect(page.locator("#map")).to_have_attribute("data-live", "ok")
-    page.wait_for_function(f"({COLOURS})([{list(WATER)}, {list(EARTH)}]).water > 1000")
-    colours = page.evaluate(f"({COLOURS})([{list(WATER)}, {list(EARTH)}])")
-    assert colours["water"] > 1000 and colours["earth"] > 1000  # the Caribbean and the land differ
-    page.wait_for_function(f"window.__drawn.strokes.includes('{BORDER}')")  # the border with Colombia
-    page.wait_for_function("window.__drawn.texts.includes('Caracas')")
+    # The Caribbean and the land differ, the border with Colombia is stroked, Caracas is labelled.
+    wait_until(page, lambda: colours(page)["water"] > 1000 and colours(page)["earth"] > 1000)
+    wait_until(page, lambda: BORDER in drawn(page)["strokes"])
+    wait_until(page, lambda: "Caracas" in drawn(page)["texts"])
     expect(page.locator(".leaflet-control-attribution")).to_contain_text("Natural Earth")
     expect(page.locator(".leaflet-control-attribution")).to_contain_text("GeoNames")
 
     # At a town's zoom, the towns around Caracas are labelled.
     page.goto("/?z=12&lat=10.47&lon=-66.86")
     expect(page.locator("#map")).to_have_attribute("data-live", "ok")
-    page.wait_for_function("window.__drawn.texts.includes('Petare')")
+    wait_until(page, lambda: "Petare" in drawn(page)["texts"])
     assert "Baruta" in drawn(page)["texts"] or "Chacao" in drawn(page)["texts"]
 
     ours = urlparse(live_server.url).netloc
@@ -111,3 +123,15 @@ def test_without_an_archive_the_map_says_the_background_is_missing(basemap_page,
     settings.BASEMAP_FILE = tmp_path / "missing.pmtiles"
     basemap_page.goto("/")
     expect(basemap_page.locator("#tiles-note")).to_be_visible()
+
+
+def test_the_report_pages_pin_map_draws_the_same_basemap_from_our_origin(basemap_page, live_server):
+    page = basemap_page
+    page.goto("/report?lat=10.488&lon=-66.879")  # GeoNames' point for Caracas
+    page.locator("#pick").click()
+    expect(page.locator("#map .leaflet-marker-icon")).to_be_visible()
+    wait_until(page, lambda: colours(page)["earth"] > 1000)
+    wait_until(page, lambda: "Caracas" in drawn(page)["texts"])
+    expect(page.locator("#map .leaflet-control-attribution")).to_contain_text("GeoNames")
+    ours = urlparse(live_server.url).netloc
+    assert {urlparse(url).netloc for url in page.requests if not url.startswith(("data:", "blob:"))} == {ours}
