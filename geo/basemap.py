@@ -11,7 +11,7 @@ Sources, read from disk and never from the network:
 Layer and property names follow the Protomaps basemap schema, so that protomaps-leaflet's own styles draw
 this archive and a full OpenStreetMap extract alike. Tiles cover the map's panning limit (the deployment
 area padded by half its size each side, as static/map/map.js sets maxBounds) from zoom 0 to MAX_ZOOM; the
-browser over-zooms beyond. Building the default area takes a few seconds; the archive is under a megabyte.
+browser over-zooms beyond. Building the default area takes about 20 s; the archive is about half a megabyte.
 """
 
 from __future__ import annotations
@@ -145,6 +145,11 @@ def _tile_lon(x: float, zoom: int) -> float:
 
 def _tile_lat(y: float, zoom: int) -> float:
     return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / (1 << zoom)))))
+
+
+def tile_of(lon: float, lat: float, zoom: int) -> tuple[int, int]:
+    """The x, y of the tile at `zoom` holding a point."""
+    return int(_lon_to_x(lon, zoom)), int(_lat_to_y(lat, zoom))
 
 
 def tiles_covering(bounds: tuple[float, float, float, float], zoom: int) -> Iterator[tuple[int, int]]:

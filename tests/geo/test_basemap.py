@@ -18,10 +18,6 @@ CARACAS = (-66.9036, 10.4880)
 AREA = (-67.4, 10.0, -66.4, 10.8)
 
 
-def _tile_of(lon: float, lat: float, zoom: int) -> tuple[int, int]:
-    return int(basemap._lon_to_x(lon, zoom)), int(basemap._lat_to_y(lat, zoom))
-
-
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("basemap") / "basemap.pmtiles"
@@ -54,16 +50,17 @@ def test_the_archive_covers_the_area_with_a_margin_in_vector_tiles(archive):
 
 def test_the_coast_tile_has_land_and_sea_and_caracas_is_labelled_from_its_zoom(archive):
     tiles = _tiles(archive)
-    z10 = tiles[(10, *_tile_of(*CARACAS, 10))]
+    z10 = tiles[(10, *basemap.tile_of(*CARACAS, 10))]
     assert z10["earth"]["features"] and z10["earth"]["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
     names = {f["properties"]["name"] for f in z10["places"]["features"]}
     assert "Caracas" in names
-    coast = tiles[(8, *_tile_of(*CARACAS, 8))]
+    coast = tiles[(8, *basemap.tile_of(*CARACAS, 8))]
     assert coast["earth"]["features"] and coast["water"]["features"]
     # A town appears from the zoom its population earns: Caracas at 4, Petare at 5, a hamlet only at the last.
-    z4 = tiles[(4, *_tile_of(*CARACAS, 4))]
+    z4 = tiles[(4, *basemap.tile_of(*CARACAS, 4))]
     assert {f["properties"]["name"] for f in z4["places"]["features"]} == {"Caracas"}
-    assert "Petare" in {f["properties"]["name"] for f in tiles[(5, *_tile_of(*CARACAS, 5))]["places"]["features"]}
+    z5 = tiles[(5, *basemap.tile_of(*CARACAS, 5))]
+    assert "Petare" in {f["properties"]["name"] for f in z5["places"]["features"]}
     hamlet_at = {
         z
         for (z, _x, _y), t in tiles.items()
@@ -78,7 +75,7 @@ def test_country_borders_come_from_arcs_shared_by_two_countries(tmp_path):
     # Cúcuta and San Antonio del Táchira: the border between Colombia and Venezuela runs through this box.
     basemap.build(output=path, area_extent=(-72.6, 7.7, -72.3, 8.0), source=Path(settings.BASEMAP_SOURCE), towns=[])
     tiles = _tiles(path)
-    lines = tiles[(8, *_tile_of(-72.45, 7.85, 8))]["boundaries"]["features"]
+    lines = tiles[(8, *basemap.tile_of(-72.45, 7.85, 8))]["boundaries"]["features"]
     assert lines and lines[0]["properties"] == {"kind": "country", "kind_detail": 2}
     assert lines[0]["geometry"]["type"] in ("LineString", "MultiLineString")
 
