@@ -9,6 +9,7 @@ import mapbox_vector_tile
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.utils import translation
 from pmtiles.reader import MmapSource, Reader, all_tiles
 
 from geo import basemap
@@ -16,6 +17,17 @@ from geo import basemap
 CARACAS = (-66.9036, 10.4880)
 # A small area around Caracas: the coast, the sea, and no border (Colombia is far).
 AREA = (-67.4, 10.0, -66.4, 10.8)
+
+
+@pytest.fixture(autouse=True)
+def no_language_left_active():
+    """A request leaves its language active in this thread (LocaleMiddleware); later tests expect the one before."""
+    before = translation.get_language()
+    yield
+    if before is None:
+        translation.deactivate_all()
+    else:
+        translation.activate(before)
 
 
 @pytest.fixture(scope="module")
