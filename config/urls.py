@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from config import health
 from consumers.docs import DocsView, SchemaView
+from geo.views import basemap_archive
 from trust.api import TrustedRedeemApi
 from trust.views import trusted_view
 from watch.feeds import incident_feed
@@ -12,6 +13,7 @@ from watch.feeds import incident_feed
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("basemap.pmtiles", basemap_archive, name="basemap"),
     path("api/v1/schema", SchemaView.as_view(), name="api-schema"),
     path("api/v1/docs", DocsView.as_view(), name="api-docs"),
     path("api/v1/trusted", TrustedRedeemApi.as_view(), name="trusted-redeem"),

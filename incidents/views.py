@@ -153,6 +153,8 @@ def live_map(request: HttpRequest) -> HttpResponse:
         "preload": "" if zoomed else f"{reverse('api:incident-list')}?limit={MAP_PAGE}&format=columns",
         "tile_url": settings.MAP_TILE_URL,
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        "basemap_zoom": settings.BASEMAP_MAX_ZOOM,
+        "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
         "poll_ms": settings.MAP_POLL_INTERVAL_S * 1000,
         **_changes_start(),
         "js_strings": _map_strings(),
@@ -181,7 +183,14 @@ def report(request: HttpRequest) -> HttpResponse:
                 initial[name] = request.GET[name]
         form = ReportForm(initial=initial)
         status = 200
-    context = {"form": form, "tile_url": settings.MAP_TILE_URL, "js_strings": _js_strings(), **_area_context()}
+    context = {
+        "form": form,
+        "tile_url": settings.MAP_TILE_URL,
+        "basemap_zoom": settings.BASEMAP_MAX_ZOOM,
+        "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
+        "js_strings": _js_strings(),
+        **_area_context(),
+    }
     response = render(request, "incidents/report.html", context, status=status)
     _remember_device(request, response)
     return response

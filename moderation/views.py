@@ -284,6 +284,9 @@ def _map_data(points: list[dict], *, height: str = "small") -> dict:
     return {
         "tiles": settings.MAP_TILE_URL,
         "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "basemap": reverse("basemap"),
+        "basemap_zoom": settings.BASEMAP_MAX_ZOOM,
+        "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
         "bbox": list(incidents_conf_area_bbox()),
         "points": points,
         "size": height,

@@ -280,10 +280,22 @@ LOGGING = {
     "loggers": {"django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False}},
 }
 
-# --- The map's tiles: the only third party a page may talk to (architecture §6.5) ---
-MAP_TILE_URL = (
-    env_url("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", schemes=("https", "http")) or ""
+# --- The map's basemap (architecture §6.5) ---
+# Default: vector tiles from our own PMTiles archive, built at install (manage.py build_basemap) or put there by
+# the operator (an OpenStreetMap extract). MAP_TILE_URL, when set, replaces it with raster tiles from that server.
+BASEMAP_FILE = Path(env_str("BASEMAP_FILE") or VAR_DIR / "basemap.pmtiles")
+if not BASEMAP_FILE.is_absolute():
+    BASEMAP_FILE = BASE_DIR / BASEMAP_FILE
+# The archive's highest zoom: the browser over-zooms beyond it (10 for the embedded one, 15 for an OSM extract).
+BASEMAP_MAX_ZOOM = env_int("BASEMAP_MAX_ZOOM", 10, minimum=0, maximum=16)
+# Where the build finds Natural Earth (npm world-atlas, installed by `npm ci`).
+BASEMAP_SOURCE = BASE_DIR / "node_modules" / "world-atlas"
+BASEMAP_ATTRIBUTION = env_str(
+    "BASEMAP_ATTRIBUTION",
+    '<a href="https://www.naturalearthdata.com/">Natural Earth</a> · '
+    '<a href="https://www.geonames.org/">GeoNames</a> (CC BY 4.0)',
 )
+MAP_TILE_URL = env_url("MAP_TILE_URL", None, schemes=("https", "http")) or ""
 MAP_TILE_ATTRIBUTION = env_str(
     "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
 )
@@ -291,14 +303,17 @@ MAP_TILE_ATTRIBUTION = env_str(
 MAP_POLL_INTERVAL_S = env_int("MAP_POLL_INTERVAL_S", 20, minimum=1, maximum=3600)
 
 
-def _origin(url: str) -> str:
+def _origin(url: str) -> list[str]:
     """The tile server's origin for the CSP; a {s} subdomain placeholder becomes a wildcard."""
+    if not url:
+        return []
     parsed = urlparse(url)
-    return f"{parsed.scheme}://{parsed.netloc.replace('{s}', '*')}"
+    return [f"{parsed.scheme}://{parsed.netloc.replace('{s}', '*')}"]
 
 
 LEAFLET_CONFIG = {
-    "TILES": [("", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION, "maxZoom": 19})],
+    # django-leaflet's widgets (admin, moderation forms) draw raster tiles only: none unless MAP_TILE_URL is set.
+    "TILES": [("", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION, "maxZoom": 19})] if MAP_TILE_URL else [],
     "RESET_VIEW": False,
     "NO_GLOBALS": False,
 }
@@ -311,7 +326,7 @@ CONTENT_SECURITY_POLICY = {
         # A nonce is sent only by pages that ask for one (django-leaflet's map widgets); never 'unsafe-inline'.
         "script-src": [SELF, NONCE],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", "blob:", _origin(MAP_TILE_URL)],
+        "img-src": [SELF, "data:", "blob:", *_origin(MAP_TILE_URL)],
         "connect-src": [SELF],
         "font-src": [SELF],
         "worker-src": [SELF],

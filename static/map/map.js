@@ -3,6 +3,7 @@
  * the first tap on "Route" and works the map only through `routeHost` below. */
 /* global L, Supercluster */
 import { LANG, ago, deviceToken, el, fmt, requestJson, setUpQuickExit, strings } from "../lib/common.js";
+import { vectorBasemap } from "../lib/basemap.js";
 
 const box = document.getElementById("map");
 const T = strings("i18n");
@@ -38,24 +39,32 @@ function writeUrl() {
 const [w, s, e, n] = box.dataset.bbox.split(",").map(Number);
 const area = L.latLngBounds([s, w], [n, e]);
 const map = L.map(box, { zoomControl: false, minZoom: 4, maxZoom: 18, maxBounds: area.pad(0.5), worldCopyJump: false });
-const tiles = L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: box.dataset.attribution });
-let tileFailures = 0;
-let tileLoads = 0;
-tiles.on("tileerror", () => {
-  tileFailures += 1;
-  if (tileLoads === 0 && tileFailures >= 2) {
-    box.classList.add("no-tiles");
-    const note = document.getElementById("tiles-note");
-    note.textContent = T.noTiles;
-    note.hidden = false;
-  }
-});
-tiles.on("tileload", () => {
-  tileLoads += 1;
-  box.classList.remove("no-tiles");
-  document.getElementById("tiles-note").hidden = true;
-});
-tiles.addTo(map);
+function noTiles(failed) {
+  box.classList.toggle("no-tiles", failed);
+  const note = document.getElementById("tiles-note");
+  note.textContent = T.noTiles;
+  note.hidden = !failed;
+}
+if (box.dataset.tiles) {
+  // Raster tiles from MAP_TILE_URL, when the operator chose a tile server.
+  const tiles = L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: box.dataset.attribution });
+  let tileFailures = 0;
+  let tileLoads = 0;
+  tiles.on("tileerror", () => {
+    tileFailures += 1;
+    if (tileLoads === 0 && tileFailures >= 2) noTiles(true);
+  });
+  tiles.on("tileload", () => {
+    tileLoads += 1;
+    noTiles(false);
+  });
+  tiles.addTo(map);
+} else {
+  // The default: our own vector basemap, one PMTiles archive read with range requests from this origin.
+  const { basemap: url, basemapZoom: maxZoom, basemapAttribution: attribution } = box.dataset;
+  vectorBasemap({ url, maxZoom, attribution }).addTo(map);
+  fetch(box.dataset.basemap, { method: "HEAD" }).then((r) => noTiles(!r.ok), () => noTiles(true));
+}
 L.control.zoom({ position: "bottomright" }).addTo(map);
 const lat = Number(query.get("lat"));
 const lon = Number(query.get("lon"));

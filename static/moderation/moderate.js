@@ -1,6 +1,7 @@
 // The moderators' small maps and keyboard moves. Data arrives in a JSON block (no inline script, CSP);
 // labels are set with textContent through Leaflet's tooltip on a DOM node, never as HTML.
 import { el } from "../lib/common.js";
+import { vectorBasemap } from "../lib/basemap.js";
 
 const dataNode = document.getElementById("map-data");
 const mapNode = document.getElementById("map");
@@ -11,6 +12,8 @@ if (dataNode && mapNode && window.L) {
   const map = L.map(mapNode, { keyboard: true });
   if (data.tiles) {
     L.tileLayer(data.tiles, { maxZoom: 19, attribution: "" }).addTo(map);
+  } else if (window.protomapsL) {
+    vectorBasemap({ url: data.basemap, maxZoom: data.basemap_zoom, attribution: data.basemap_attribution }).addTo(map);
   }
   const layer = L.featureGroup().addTo(map);
   for (const point of data.points) {

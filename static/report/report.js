@@ -78,7 +78,16 @@ $("pick").addEventListener("click", async () => {
   }
   const [w, s, e, n] = box.dataset.bbox.split(",").map(Number);
   map = L.map(box, { zoomControl: true, attributionControl: true });
-  L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: "© OpenStreetMap" }).addTo(map);
+  if (box.dataset.tiles) {
+    L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: "© OpenStreetMap" }).addTo(map);
+  } else {
+    // Our own basemap; without it (a failed load) the pin still works on a plain background.
+    const { basemap: url, basemapZoom: maxZoom, basemapAttribution: attribution } = box.dataset;
+    Promise.all([load("script", { src: box.dataset.basemapJs }), import("../lib/basemap.js")]).then(
+      ([, { vectorBasemap }]) => vectorBasemap({ url, maxZoom, attribution }).addTo(map),
+      () => {},
+    );
+  }
   const lat = parseFloat(form.lat.value);
   const lon = parseFloat(form.lon.value);
   const start = Number.isFinite(lat) && Number.isFinite(lon) ? [lat, lon] : [(s + n) / 2, (w + e) / 2];

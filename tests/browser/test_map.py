@@ -6,6 +6,7 @@ Playwright's own expect/wait_for_function, which keep serving them.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import re
@@ -36,6 +37,16 @@ KINDS = ("checkpoint", "roadblock", "militia", "hazard")
 @pytest.fixture
 def fast_poll(settings):
     settings.MAP_POLL_INTERVAL_S = 1
+    return settings
+
+
+@pytest.fixture
+def raster_tiles(settings):
+    """MAP_TILE_URL set: raster tiles from that server instead of our own basemap, allowed by the CSP."""
+    settings.MAP_TILE_URL = f"https://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png"
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["img-src"].append(f"https://{TILE_HOST}")
+    settings.CONTENT_SECURITY_POLICY = policy
     return settings
 
 
@@ -200,7 +211,9 @@ def test_report_here_opens_the_report_page_at_that_point(map_page):
     assert map_page.locator("#id_lon").input_value() == "-66.90360"
 
 
-def test_the_page_talks_to_no_host_but_ours_and_the_tile_server(fast_poll, map_page, live_server):
+def test_with_a_tile_server_set_the_page_talks_to_no_host_but_ours_and_it(
+    fast_poll, raster_tiles, map_page, live_server
+):
     incident = incident_by_reports("checkpoint")
     open_map(map_page)
     zoom_to(map_page, 15, CARACAS[1], CARACAS[0])
@@ -214,7 +227,7 @@ def test_the_page_talks_to_no_host_but_ours_and_the_tile_server(fast_poll, map_p
     assert TILE_HOST in hosts  # the tiles were asked for, and blocked here
 
 
-def test_when_tiles_fail_the_incidents_still_show_on_a_plain_background(map_page):
+def test_when_tiles_fail_the_incidents_still_show_on_a_plain_background(raster_tiles, map_page):
     incident_by_reports("checkpoint")
     open_map(map_page)
     expect(map_page.locator("#map")).to_have_class(re.compile(r"\bno-tiles\b"))

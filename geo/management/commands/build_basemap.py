@@ -1,0 +1,42 @@
+"""Build the embedded basemap (geo/basemap.py) for DEPLOYMENT_AREA into BASEMAP_FILE.
+
+scripts/run and scripts/test call it with --if-missing when the file is not there yet.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from geo import basemap
+from geo.area import deployment_area
+from geo.gazetteer import Gazetteer
+
+
+class Command(BaseCommand):
+    help = "Build the embedded basemap (Natural Earth and GeoNames) of the deployment area as a PMTiles archive."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--output", type=Path, help="where to write it (default: BASEMAP_FILE)")
+        parser.add_argument("--if-missing", action="store_true", help="do nothing when the file exists")
+
+    def handle(self, *args, output: Path | None = None, if_missing: bool = False, **options):
+        target = output or Path(settings.BASEMAP_FILE)
+        if if_missing and target.exists():
+            return
+        source = Path(settings.BASEMAP_SOURCE)
+        if not (source / "land-10m.json").exists():
+            raise CommandError(
+                f"Natural Earth data not found in {source}: run `npm ci` (package.json pins world-atlas)."
+            )
+        started = time.monotonic()
+        area = deployment_area()
+        towns = [basemap.Town(p.name, p.population, p.lon, p.lat) for p in Gazetteer(area).places]
+        counts = basemap.build(output=target, area_extent=area.extent, source=source, towns=towns)
+        self.stdout.write(
+            f"Basemap: {target} ({counts['size'] / 1024:.0f} KiB, {counts['tiles']} tiles, "
+            f"{len(towns)} places) in {time.monotonic() - started:.1f} s"
+        )

@@ -1,0 +1,137 @@
+"""The live map's own basemap with the default settings: drawn from our archive, with no other host asked.
+
+The archive is built by the test from the same packaged data as the real one (Natural Earth from world-atlas,
+GeoNames towns from the gazetteer) over the test deployment area, to zoom 8 only, to keep it fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings as django_settings
+from playwright.sync_api import expect
+
+from geo import basemap
+from geo.area import parse_area
+from geo.gazetteer import Gazetteer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WATER, EARTH = (0x80, 0xDE, 0xEA), (0xE2, 0xDF, 0xDA)  # protomaps-leaflet's "light" flavour
+BORDER = "#adadad"
+# Every text and stroke colour drawn on a canvas, so the test can tell what the basemap painted.
+SPY = """
+window.__drawn = { texts: [], strokes: [] };
+const proto = CanvasRenderingContext2D.prototype;
+const fillText = proto.fillText, strokeText = proto.strokeText, stroke = proto.stroke;
+proto.fillText = function (text, ...rest) {
+  window.__drawn.texts.push(String(text));
+  return fillText.call(this, text, ...rest);
+};
+proto.strokeText = function (text, ...rest) {
+  window.__drawn.texts.push(String(text));
+  return strokeText.call(this, text, ...rest);
+};
+proto.stroke = function (...args) {
+  window.__drawn.strokes.push(String(this.strokeStyle));
+  return stroke.apply(this, args);
+};
+"""
+COLOURS = """
+([water, earth]) => {
+  const near = (d, c) => Math.abs(d[0] - c[0]) < 4 && Math.abs(d[1] - c[1]) < 4 && Math.abs(d[2] - c[2]) < 4;
+  let w = 0, e = 0;
+  for (const canvas of document.querySelectorAll(".leaflet-tile-pane canvas")) {
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 0; i < data.length; i += 4) {
+      const px = [data[i], data[i + 1], data[i + 2]];
+      if (near(px, water)) w += 1; else if (near(px, earth)) e += 1;
+    }
+  }
+  return { water: w, earth: e };
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    area = parse_area(django_settings.DEPLOYMENT_AREA)
+    towns = [basemap.Town(p.name, p.population, p.lon, p.lat) for p in Gazetteer(area).places]
+    path = tmp_path_factory.mktemp("basemap") / "basemap.pmtiles"
+    basemap.build(
+        output=path, area_extent=area.extent, source=Path(django_settings.BASEMAP_SOURCE), towns=towns, max_zoom=8
+    )
+    return path
+
+
+@pytest.fixture
+def basemap_page(phone, archive, settings):
+    settings.BASEMAP_FILE = archive
+    settings.BASEMAP_MAX_ZOOM = 8
+    assert settings.MAP_TILE_URL == ""  # the default: no tile server
+    page = phone.new_page()
+    page.add_init_script(SPY)
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    return page
+
+
+def drawn(page) -> dict:
+    return page.evaluate("window.__drawn")
+
+
+def colours(page) -> dict:
+    return page.evaluate(f"({COLOURS})([{list(WATER)}, {list(EARTH)}])")
+
+
+def wait_until(page, check, timeout_ms: int = 15_000) -> None:
+    """Poll from here: wait_for_function evaluates strings, which a page's CSP (no 'unsafe-eval') refuses."""
+    for _ in range(timeout_ms // 100):
+        if check():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"not drawn within {timeout_ms} ms: {colours(page)}, {drawn(page)['texts'][:20]}")
+
+
+def test_the_default_map_draws_our_basemap_and_asks_no_other_host(basemap_page, live_server):
+    page = basemap_page
+    page.goto("/")
+    expect(page.locator("#map")).to_have_attribute("data-live", "ok")
+    # The Caribbean and the land differ, the border with Colombia is stroked, Caracas is labelled.
+    wait_until(page, lambda: colours(page)["water"] > 1000 and colours(page)["earth"] > 1000)
+    wait_until(page, lambda: BORDER in drawn(page)["strokes"])
+    wait_until(page, lambda: "Caracas" in drawn(page)["texts"])
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("Natural Earth")
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("GeoNames")
+
+    # At a town's zoom, the towns around Caracas are labelled.
+    page.goto("/?z=12&lat=10.47&lon=-66.86")
+    expect(page.locator("#map")).to_have_attribute("data-live", "ok")
+    wait_until(page, lambda: "Petare" in drawn(page)["texts"])
+    assert "Baruta" in drawn(page)["texts"] or "Chacao" in drawn(page)["texts"]
+
+    ours = urlparse(live_server.url).netloc
+    hosts = {urlparse(url).netloc for url in page.requests if not url.startswith(("data:", "blob:"))}
+    assert hosts == {ours}, hosts
+    assert any(urlparse(url).path == "/basemap.pmtiles" for url in page.requests)
+    assert not page.locator("#tiles-note").is_visible()
+
+
+def test_without_an_archive_the_map_says_the_background_is_missing(basemap_page, settings, tmp_path):
+    settings.BASEMAP_FILE = tmp_path / "missing.pmtiles"
+    basemap_page.goto("/")
+    expect(basemap_page.locator("#tiles-note")).to_be_visible()
+
+
+def test_the_report_pages_pin_map_draws_the_same_basemap_from_our_origin(basemap_page, live_server):
+    page = basemap_page
+    page.goto("/report?lat=10.488&lon=-66.879")  # GeoNames' point for Caracas
+    page.locator("#pick").click()
+    expect(page.locator("#map .leaflet-marker-icon")).to_be_visible()
+    wait_until(page, lambda: colours(page)["earth"] > 1000)
+    wait_until(page, lambda: "Caracas" in drawn(page)["texts"])
+    expect(page.locator("#map .leaflet-control-attribution")).to_contain_text("GeoNames")
+    ours = urlparse(live_server.url).netloc
+    assert {urlparse(url).netloc for url in page.requests if not url.startswith(("data:", "blob:"))} == {ours}
