@@ -216,14 +216,10 @@ def _day_secret(client: redis.Redis, now: datetime, *, create: bool = True) -> b
     return secret
 
 
-def _day_hash(secret: bytes, purpose: bytes, material: bytes) -> str:
-    return counter_key(secret, purpose, material)
-
-
 def _network_key(client: redis.Redis, ip: str, now: datetime) -> str:
     secret = _day_secret(client, now)
     assert secret is not None
-    return _day_hash(secret, b"net", network_group(ip))
+    return counter_key(secret, b"net", network_group(ip))
 
 
 def _server_now() -> datetime:
@@ -329,10 +325,10 @@ def _guard(request: HttpRequest, *, action: str, device: str | None) -> None:
         now = _server_now()
         secret = _day_secret(client, now)
         assert secret is not None
-        network = _day_hash(secret, b"net", network_group(client_ip(request)))
+        network = counter_key(secret, b"net", network_group(client_ip(request)))
         # The device's counter is keyed by the day's secret too, never by its reporter_key: only the token
         # itself links a counter to the reports in the database.
-        ident = _day_hash(secret, b"dev", device.encode("utf-8", "surrogatepass")) if device else None
+        ident = counter_key(secret, b"dev", device.encode("utf-8", "surrogatepass")) if device else None
         wait_ms = _count(client, _limits_for(action, network, ident), now)
     except redis.RedisError as exc:
         logger.warning("%s accepted without rate limits, Redis unreachable: %s", action, exc.__class__.__name__)
@@ -388,8 +384,8 @@ def message_guard(*, channel: str, sender: str) -> None:
         secret = _day_secret(client, now)
         assert secret is not None
         scopes = [
-            ("sender", _day_hash(secret, b"msg-sender", sender.encode()), "RATE_LIMIT_MESSAGES_PER_SENDER"),
-            ("gateway", _day_hash(secret, b"msg-gateway", channel.encode()), "RATE_LIMIT_MESSAGES_PER_GATEWAY"),
+            ("sender", counter_key(secret, b"msg-sender", sender.encode()), "RATE_LIMIT_MESSAGES_PER_SENDER"),
+            ("gateway", counter_key(secret, b"msg-gateway", channel.encode()), "RATE_LIMIT_MESSAGES_PER_GATEWAY"),
         ]
         limits = [
             (f"alc:rl:msg:{scope}:{window}:{ident}", limit, window)
@@ -498,11 +494,11 @@ def reach_take(*, source: str, incident_id: int, now: datetime | None = None) ->
         client = get_redis()
         today = _day_secret(client, now)
         assert today is not None
-        names = [f"alc:reach:{_day_hash(today, b'reach', source.encode())}"]
+        names = [f"alc:reach:{counter_key(today, b'reach', source.encode())}"]
         # Yesterday's set still covers the first hour of today, while its secret lives (NETKEY_GRACE).
         yesterday = _day_secret(client, now - timedelta(days=1), create=False)
         if yesterday is not None:
-            names.append(f"alc:reach:{_day_hash(yesterday, b'reach', source.encode())}")
+            names.append(f"alc:reach:{counter_key(yesterday, b'reach', source.encode())}")
         script = client.register_script(_REACH)
         member = reach_member(source, incident_id)
         args: list[int | str] = [minute_ms, 3_600_000, conf.network_reach_per_hour(), member]

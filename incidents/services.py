@@ -13,7 +13,7 @@ from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BooleanField, Case, Q, Value, When
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -442,16 +442,21 @@ def _burst_seen(*, incident: Incident, at: datetime, now: datetime) -> tuple[int
     return reporters, networks
 
 
+def _within_merge_radius(*, kind: str, point: Point, condition: Q) -> QuerySet[Incident]:
+    """Incidents of `kind` within its merge radius of `point` that meet `condition`."""
+    radius = conf.kind_settings(kind).merge_radius_m
+    return Incident.objects.filter(
+        condition,
+        kind=kind,
+        point__bboverlaps=bbox_around(point, radius),
+        point__distance_lte=(point, D(m=radius)),
+    )
+
+
 def _nearest_locked(*, kind: str, point: Point, condition: Q) -> Incident | None:
     """The nearest incident of `kind` within its merge radius of `point` that meets `condition`, locked."""
-    radius = conf.kind_settings(kind).merge_radius_m
     nearest = (
-        Incident.objects.filter(
-            condition,
-            kind=kind,
-            point__bboverlaps=bbox_around(point, radius),
-            point__distance_lte=(point, D(m=radius)),
-        )
+        _within_merge_radius(kind=kind, point=point, condition=condition)
         .annotate(distance=Distance("point", point))
         .order_by("distance", "id")
         .values_list("pk", flat=True)
@@ -489,17 +494,8 @@ def _incident_reopen(*, kind: str, point: Point, now: datetime) -> Incident | No
 def _place_known_near(*, kind: str, point: Point) -> bool:
     """Whether the incident this point would join already has a name, so that no lookup is spent on it
     (a read before the merge's transaction: at worst a name is looked up and not used)."""
-    radius = conf.kind_settings(kind).merge_radius_m
-    return (
-        Incident.objects.filter(
-            live_q(timezone.now()),
-            kind=kind,
-            point__bboverlaps=bbox_around(point, radius),
-            point__distance_lte=(point, D(m=radius)),
-        )
-        .exclude(place="")
-        .exists()
-    )
+    nearby = _within_merge_radius(kind=kind, point=point, condition=live_q(timezone.now()))
+    return nearby.exclude(place="").exists()
 
 
 def _incident_open(*, report: Report, point: Point, now: datetime, place: str = "") -> Incident:
