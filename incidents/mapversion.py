@@ -2,9 +2,10 @@
 
 Every public change takes a new version from the counter row (`services.next_versions`); after its
 transaction commits, the version is written here. Commits can run their hooks out of order, so the key
-only ever moves up (a compare-and-set script). The key has a time to live: a bump lost while Redis was
-unreachable leaves the cached value stale for at most MAP_VERSION_TTL_S, after which the next read takes
-the value from the database again. With Redis down, reads take it from the database each time.
+only ever moves up (a compare-and-set script). A bump that fails (a time-out under load) is tried once more,
+then the key is deleted so that the next read takes the value from the database; only a bump lost while Redis
+was unreachable for both calls leaves the cached value stale, for at most MAP_VERSION_TTL_S (the key's time to
+live). With Redis down, reads take it from the database each time.
 """
 
 from __future__ import annotations
@@ -32,11 +33,19 @@ return current
 
 
 def publish(version: int) -> None:
-    """Raise the cached map version to `version` (never lower it). Redis down: nothing to do."""
+    """Raise the cached map version to `version` (never lower it); failing that, forget the cached value."""
+    client = get_redis()
+    for _attempt in range(2):
+        try:
+            client.eval(_RAISE, 1, KEY, int(version), MAP_VERSION_TTL_S)
+            return
+        except redis.RedisError as exc:
+            error = exc
     try:
-        get_redis().eval(_RAISE, 1, KEY, int(version), MAP_VERSION_TTL_S)
-    except redis.RedisError as exc:
-        logger.warning("map version not cached, Redis unreachable: %s", exc.__class__.__name__)
+        client.delete(KEY)
+    except redis.RedisError:
+        pass  # unreachable for all three calls: the key's time to live bounds the staleness
+    logger.warning("map version not cached, Redis unreachable: %s", error.__class__.__name__)
 
 
 def from_database() -> int:

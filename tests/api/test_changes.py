@@ -7,10 +7,12 @@ import time
 from datetime import timedelta
 
 import pytest
+import redis
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from config.redis import get_redis
 from incidents import mapversion, services
 from incidents.models import Counter, Incident, Status
 from tests.factories import CARACAS, IncidentFactory, offset
@@ -141,6 +143,23 @@ def test_the_map_version_in_redis_never_moves_back(redis_server):
     mapversion.publish(7)
     mapversion.publish(5)
     assert mapversion.current() == 7
+
+
+def test_a_bump_that_times_out_makes_the_next_read_ask_the_database(
+    redis_server, monkeypatch, django_capture_on_commit_callbacks
+):
+    before = mapversion.current()  # cached in Redis now
+    client = get_redis()
+
+    def times_out(*args, **kwargs):
+        raise redis.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(client, "eval", times_out)
+    with django_capture_on_commit_callbacks(execute=True):
+        version = services.next_versions()
+    monkeypatch.undo()
+    assert version > before
+    assert mapversion.current() == version
 
 
 def test_without_redis_the_map_version_comes_from_the_database(settings, django_capture_on_commit_callbacks):
