@@ -226,3 +226,16 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.1):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def pytest_collection_modifyitems(config, items):
+    """scripts/test runs pytest once per database backend; a test marked `backend_independent` (it never reaches
+    the database under test, or runs the app with its embedded defaults whatever DATABASE_URL says) runs in the
+    first of those runs only. ALC_BACKEND_INDEPENDENT_DONE names the run that already ran them."""
+    done = os.environ.get("ALC_BACKEND_INDEPENDENT_DONE")
+    if not done:
+        return
+    skip = pytest.mark.skip(reason=f"backend-independent: it ran in the {done} run")
+    for item in items:
+        if item.get_closest_marker("backend_independent"):
+            item.add_marker(skip)

@@ -52,6 +52,7 @@ def test_the_docs_page_runs_no_inline_script_and_loads_its_assets_from_us(api):
     assert b"/api/v1/schema" in script.content
 
 
+@pytest.mark.backend_independent  # the schema and the server's answers to it do not depend on the database
 @pytest.mark.django_db(transaction=True)
 def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(live_server, settings, tmp_path):
     settings.API_READ_RATE_ANON = []

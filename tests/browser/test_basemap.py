@@ -17,7 +17,7 @@ from geo import basemap
 from geo.area import parse_area
 from geo.gazetteer import Gazetteer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.backend_independent]
 
 WATER, EARTH = (0x80, 0xDE, 0xEA), (0xE2, 0xDF, 0xDA)  # protomaps-leaflet's "light" flavour
 BORDER = "#adadad"

@@ -14,6 +14,8 @@ from pmtiles.reader import MmapSource, Reader, all_tiles
 
 from geo import basemap
 
+pytestmark = pytest.mark.backend_independent  # builds and serves a file; no row is read
+
 CARACAS = (-66.9036, 10.4880)
 # A small area around Caracas: the coast, the sea, and no border (Colombia is far).
 AREA = (-67.4, 10.0, -66.4, 10.8)

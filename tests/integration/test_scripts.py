@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ROOT, free_port, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.backend_independent]  # runs with the embedded defaults
 
 
 def http(method: str, url: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
