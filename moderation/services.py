@@ -40,6 +40,7 @@ from incidents.models import (
 from incidents.public.status import status_of
 from incidents.services import Audit
 from moderation import conf
+from trust.models import TrustedReport
 
 logger = logging.getLogger(__name__)
 
@@ -452,7 +453,8 @@ def report_place(*, report_id: uuid.UUID | str, moderator: Any, point: Point, no
 def reports_purge_retained(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Remove raw report data (architecture §6.8) RETENTION_DAYS after it stopped being needed.
 
-    Purged: the description and typed place, the device hash and the photo file. When: the report's
+    Purged: the description and typed place, the device hash, the photo file and the link to a trusted
+    reporter who sent it. When: the report's
     incident ended (or, read-time, expired) at least RETENTION_DAYS ago, or the report never reached an
     incident (spam, unlocatable) and arrived that long ago. The report row, its point and times stay
     for the counts and the audit log. Returns how many reports were purged.
@@ -471,9 +473,11 @@ def reports_purge_retained(*, now: datetime | None = None, batch_size: int = 500
         for report in batch:
             if report.photo:
                 report.photo.delete(save=False)
-        Report.objects.filter(pk__in=[report.pk for report in batch]).update(
+        ids = [report.pk for report in batch]
+        Report.objects.filter(pk__in=ids).update(
             description="", place_text="", reporter_key=None, photo="", photo_approved=False, purged_at=now
         )
+        TrustedReport.objects.filter(report_id__in=ids).delete()  # which trusted reporter sent it
         total += len(batch)
         if len(batch) < batch_size:
             break

@@ -1,4 +1,5 @@
-"""Audit rows cannot be changed or deleted: not through the model, a queryset, nor raw SQL."""
+"""Audit rows (the moderation log and the trusted reporters' log) cannot be changed or deleted: not through the
+model, a queryset, nor raw SQL."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from django.db import DatabaseError, connection, transaction
 from incidents.models import AppendOnlyError, ModerationEvent
 from moderation import services
 from tests.factories import IncidentFactory
+from trust import services as trust_services
+from trust.models import TrustEvent
 
 
 def truncate():
@@ -62,3 +65,30 @@ def test_the_test_flush_still_empties_the_database_between_tests(event):
 @pytest.mark.django_db(transaction=True)
 def test_after_a_committed_event_the_table_is_empty_again():
     assert ModerationEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE trust_trustevent SET label = 'someone else'",
+        "DELETE FROM trust_trustevent",
+        "TRUNCATE trust_trustevent CASCADE",
+    ],
+    ids=["sql-update", "sql-delete", "sql-truncate"],
+)
+def test_the_database_refuses_to_change_or_delete_a_trust_event(moderator, statement):
+    if statement.startswith("TRUNCATE") and connection.vendor != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE")
+    trust_services.enrol(label="T-9", actor=moderator)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        connection.cursor().execute(statement)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        TrustEvent.objects.update(label="someone else")
+    assert list(TrustEvent.objects.values_list("label", flat=True)) == ["T-9"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_test_flush_empties_the_trust_log_too(moderator):
+    trust_services.enrol(label="T-10", actor=moderator)
+    assert TrustEvent.objects.count() == 1

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+import time_machine
+from django.utils import timezone
+
+from moderation import services as moderation_services
 from tests.factories import IncidentFactory, ReportFactory
 from trust import services
 from trust.models import TrustedReport, TrustedReporter, TrustEvent
@@ -70,3 +75,15 @@ def test_a_reports_deletion_takes_its_link_but_not_the_reporter(reporter):
     report.delete()
     assert not TrustedReport.objects.exists()
     assert TrustedReporter.objects.get().reports == 1
+
+
+def test_retention_takes_the_link_to_the_trusted_reporter_with_the_reports_raw_data(reporter, moderator):
+    ended, live = IncidentFactory(), IncidentFactory(expires_at=timezone.now() + timedelta(days=90))
+    old, recent = ReportFactory(incident=ended, state="processed"), ReportFactory(incident=live, state="processed")
+    for report in (old, recent):
+        services.report_mark(report_id=report.pk, reporter=reporter)
+    moderation_services.incident_clear(incident_id=ended.pk, moderator=moderator)
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        assert moderation_services.reports_purge_retained() == 1
+    assert list(TrustedReport.objects.values_list("report_id", flat=True)) == [recent.pk]
+    assert TrustedReporter.objects.get().reports == 2  # the count stays; which reports it sent does not
