@@ -91,7 +91,7 @@ def features_sql(inner_sql: str, ctx: Context, *, order: str = "id", stored_key:
     text was stored under that key (incidents/public/stored.py) and that has not expired since gives the
     stored text instead, built when the row was written.
     """
-    if order not in ("id", "version"):
+    if order not in ("id", "version", "ordinal"):
         raise ValueError(order)
     feature = feature_expression(ctx)
     if stored_key is not None:
