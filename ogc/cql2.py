@@ -40,6 +40,7 @@ TOKEN = re.compile(
   | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<op><>|<=|>=|=|<|>)
   | (?P<paren>[()])
+  | (?P<comma>,)
   | (?P<quoted>"(?:[^"]|"")+")
   | (?P<word>[A-Za-z_][A-Za-z0-9_.:]*)
   | (?P<other>.)

@@ -99,6 +99,8 @@ def lookup(name: str, parameter: str) -> Queryable:
 
 def time_range(text: str, *, date_only: bool | None = None, parameter: str) -> tuple[datetime, datetime]:
     """The instants a time literal stands for, inclusive: one instant, or a whole day for a date."""
+    if len(text) == 11 and text.endswith("T"):
+        text = text[:10]  # GDAL writes a date-only bound as 2026-12-01T
     try:
         day = parse_date(text) if date_only is not False and len(text) == 10 else None
     except ValueError:
@@ -210,8 +212,8 @@ def tree_q(tree: tuple, *, now: datetime) -> Q:
         return ~tree_q(tree[1], now=now)
     if head == "null":
         lookup(tree[1], "filter")
-        # No public property is ever null: IS NULL keeps nothing, IS NOT NULL everything.
-        return Q() if tree[2] else Q(pk__in=[])
+        # No public property is ever null: IS NULL keeps nothing, IS NOT NULL everything (pk is never null).
+        return Q(pk__isnull=not tree[2])
     _cmp, op, name, literal = tree
     return comparison_q(lookup(name, "filter"), op, literal, now=now, parameter="filter")
 
@@ -221,9 +223,7 @@ def filter_q(text: str, *, now: datetime) -> Q:
         tree = cql2.parse(text)
     except CqlError as error:
         raise _error("filter", str(error)) from None
-    condition = tree_q(tree, now=now)
-    # A bare Q() (from IS NOT NULL alone) would be refused by Q(...) & ...; keep it a real condition.
-    return condition if condition else Q(pk__isnull=False)
+    return tree_q(tree, now=now)
 
 
 # --- sorting ------------------------------------------------------------------------------------------
