@@ -40,7 +40,7 @@ class Queryable:
 
     @property
     def operators(self) -> tuple[str, ...]:
-        return ORDERED if self.type in ("time", "integer", "number") else EQUALITY
+        return EQUALITY if self.type == "boolean" else ORDERED
 
     @property
     def sortable(self) -> bool:
@@ -179,8 +179,19 @@ def comparison_q(queryable: Queryable, op: str, literal: Literal, *, now: dateti
         raise _error(parameter, f"{parameter}: {queryable.name} can only be compared with {allowed}.")
     value = value_of(queryable, literal, parameter)
     column = queryable.field.columns[0]
-    if queryable.name == "status":
-        condition = status_q([value], now)
+    if queryable.type == "enum":
+        # A closed set: the values that compare so, by code point, as CQL2 compares strings; the status is
+        # the effective one (read-time expiry).
+        compare = {
+            "=": str.__eq__,
+            "<>": str.__eq__,  # negated below
+            "<": str.__lt__,
+            "<=": str.__le__,
+            ">": str.__gt__,
+            ">=": str.__ge__,
+        }[op]
+        matching = [v for v in queryable.field.codec.schema()["enum"] if compare(v, value)]
+        condition = status_q(matching, now) if queryable.name == "status" else Q(**{f"{column}__in": matching})
     elif queryable.name == "verified":
         condition = _verified_q() if value else ~_verified_q()
     elif queryable.type == "time":

@@ -97,6 +97,11 @@ def test_cql2_text_filters_combine_comparisons(api, mixed):
     assert filtered("3 < reporters") == [pk["roadblock"], pk["militia"]]  # the literal first: turned round
     assert filtered("confidence >= 0.75") == [pk["hazard"]]
     assert filtered("verified = FALSE AND status = 'unverified' AND kind = 'checkpoint'") == [pk["checkpoint"]]
+    # Strings compare too: closed sets by code point, text in the database's collation.
+    assert filtered("kind < 'hazard'") == [pk["checkpoint"]]
+    assert filtered("kind >= 'militia'") == [pk["roadblock"], pk["militia"]]
+    assert filtered("status <= 'unverified' AND status > 'rejected'") == list(pk.values())
+    assert filtered("place >= 'P'") == [pk["roadblock"], pk["militia"]]
     assert filtered("note IS NULL") == []
     assert len(filtered("note IS NOT NULL")) == 4
     assert filtered("NOT note IS NOT NULL") == []
@@ -117,7 +122,8 @@ def test_cql2_text_filters_combine_comparisons(api, mixed):
         ("reporters + 1 > 2", "arithmetic"),
         ("reporters = gone", "one queryable and one literal"),
         ("colour = 'red'", "not a queryable"),
-        ("place > 'M'", "only be compared with = or <>"),
+        ("verified > FALSE", "only be compared with = or <>"),
+        ("kind < 'm'", "not 'm'"),
         ("reporters = 'two'", "a number"),
         ("kind = 'tank'", "not 'tank'"),
         ("first_reported_at > 3", "a time"),
