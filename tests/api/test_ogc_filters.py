@@ -257,6 +257,7 @@ def test_extents_come_from_the_public_incidents(api, settings):
         first_reported_at=first,
         last_confirmed_at=first,
         expires_at=first + timedelta(hours=1),
+        updated_at=first + timedelta(hours=1),
         status="expired",
     )
     latest = timezone.now() - timedelta(minutes=3)
