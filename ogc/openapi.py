@@ -1,6 +1,6 @@
 """The OpenAPI 3.0 definition of /ogc/ (OGC API – Features, /req/oas30), built from the same tables as the
 answers: the queryables and the Feature's properties come from the public field table, so the document
-cannot drift from the server on them. tests/api/test_ogc_clients.py validates answers against it.
+cannot drift from the server on them. tests/api/test_ogc_filters.py validates answers against it.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ ITEMS_PARAMETERS |= {"filter-lang", "filter-crs"}
 
 def check_parameters(request: HttpRequest, allowed: set[str] | frozenset[str]) -> None:
     """A parameter the resource does not take is a 400 (Part 1, /req/core/query-param-unknown)."""
-    unknown = sorted(name for name in request.GET if name not in allowed)
+    unknown = sorted(name[:40] for name in request.GET if name not in allowed)  # echoed back: bounded
     if unknown:
         names = ", ".join(unknown)
         detail = f"Unknown query parameter {names}; this resource takes {', '.join(sorted(allowed))}."
