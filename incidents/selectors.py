@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from incidents.models import Incident, Report
+from incidents.public.extent import Extent, public_extent
 from incidents.public.filters import step_start, within_bbox
 from incidents.public.status import live_q, published_q, status_q
 
@@ -44,6 +45,11 @@ def incidents_public(
     if after_id is not None:
         queryset = queryset.filter(pk__gt=after_id)
     return queryset.order_by("pk")
+
+
+def incidents_public_extent() -> Extent:
+    """Where and when the public incidents lie, ended ones included, from their public values."""
+    return public_extent(Incident.objects.filter(published_q()))
 
 
 def incident_public(*, incident_id: int) -> Incident | None:

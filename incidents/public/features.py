@@ -9,13 +9,15 @@ text is identical, once parsed, to `feature()` for the same incident (tests/api 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, FloatField, Func, QuerySet
+from django.db.models import F, FloatField, Func, QuerySet, Window
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import RowNumber
 
 from geo.spatial import snap_lon_lat
 from incidents.models import Incident
@@ -90,15 +92,26 @@ def _texts(limited: QuerySet[Any], ctx: Context, *, order: str, key: str | None)
 
 
 def features_page(
-    queryset: QuerySet[Incident], *, limit: int, now: datetime, ordering: str = "id", offset: int = 0
+    queryset: QuerySet[Incident],
+    *,
+    limit: int,
+    now: datetime,
+    ordering: str = "id",
+    offset: int = 0,
+    order_by: Sequence[Any] | None = None,
 ) -> Page:
-    """Up to `limit` Features of `queryset` (ordered by `ordering`, id or version) as JSON text, and whether
-    more remain."""
+    """Up to `limit` Features of `queryset` (ordered by `ordering`, id or version, or by the expressions
+    `order_by`, which should end with a unique one) as JSON text, and whether more remain."""
     ctx = context(now)
     key = stored.current_key()  # None off PostgreSQL: nothing is stored there
     extra = tuple(stored.COLUMNS) if key is not None else ()
+    order = "version" if ordering == "version" else "id"
+    if order_by:
+        # The rank travels as a column, so the outer query that writes the text keeps the order.
+        queryset = queryset.annotate(ordinal=Window(RowNumber(), order_by=list(order_by))).order_by("ordinal")
+        extra, order = ("ordinal", *extra), "ordinal"
     limited = rows(queryset, *extra, with_stored=key is not None)[offset : offset + limit + 1]
-    found = _texts(limited, ctx, order="version" if ordering == "version" else "id", key=key)
+    found = _texts(limited, ctx, order=order, key=key)
     has_more = len(found) > limit
     found = found[:limit]
     return Page(

@@ -84,14 +84,15 @@ def feature_expression(ctx: Context) -> str:
 
 
 def features_sql(inner_sql: str, ctx: Context, *, order: str = "id", stored_key: str | None = None) -> str:
-    """SQL over `inner_sql` giving (id, version, Feature text) per row; its parameters are the inner
-    query's, then `now`.
+    """SQL over `inner_sql` giving (id, version, Feature text) per row, ordered by id, version or the inner
+    query's `ordinal` column (its rank under a client's sort); its parameters are the inner query's, then
+    `now`.
 
     With `stored_key`, `inner_sql` also has the columns public_feature and public_feature_key: a row whose
     text was stored under that key (incidents/public/stored.py) and that has not expired since gives the
     stored text instead, built when the row was written.
     """
-    if order not in ("id", "version"):
+    if order not in ("id", "version", "ordinal"):
         raise ValueError(order)
     feature = feature_expression(ctx)
     if stored_key is not None:

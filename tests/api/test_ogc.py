@@ -1,4 +1,6 @@
-"""OGC API – Features at /ogc/, read by GDAL's OAPIF driver and by OWSLib, and by hand."""
+"""OGC API – Features at /ogc/, read by GDAL's OAPIF driver, OWSLib and QGIS (when installed), and by hand.
+
+Filters, sorting, datetime, extents and the definition in detail: test_ogc_filters.py."""
 
 from __future__ import annotations
 
@@ -16,12 +18,17 @@ from tests.factories import CARACAS, IncidentFactory, offset
 pytestmark = pytest.mark.django_db
 
 
+KINDS = ("checkpoint", "roadblock", "militia", "hazard")
+
+
 def spread(n: int, **extra):
+    """n incidents on a grid around Caracas, the kinds in turn (7 checkpoints of 25)."""
     made = []
     for i in range(n):
         lon, lat = offset(*CARACAS, east_m=400 * (i % 50), north_m=400 * (i // 50))
         note = "" if i % 3 else f"nota {i}"
-        made.append(IncidentFactory(point=f"POINT({lon} {lat})", place=f"Sitio {i} — ñ", note=note, **extra))
+        fields = {"kind": KINDS[i % 4], **extra}
+        made.append(IncidentFactory(point=f"POINT({lon} {lat})", place=f"Sitio {i} — ñ", note=note, **fields))
     return made
 
 
@@ -36,7 +43,7 @@ def test_landing_conformance_and_collection_describe_the_service(api):
     assert [c["id"] for c in collections] == ["incidents"]
     collection = api.get("/ogc/collections/incidents").json()
     assert collection["crs"] == ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]
-    assert collection["extent"]["spatial"]["bbox"] == [[-73.4, 0.6, -59.7, 12.3]]
+    assert collection["extent"]["spatial"]["bbox"] == [[-73.4, 0.6, -59.7, 12.3]]  # no incidents yet
 
 
 def test_items_page_with_next_and_prev_links_and_numbers(api):
@@ -164,6 +171,29 @@ def test_gdal_reads_the_same_features_as_the_api(live_server):
             # GDAL prints 2026/11/27 04:35:00+00 for 2026-11-27T04:35:00Z
             assert fields[name] == properties[name].replace("-", "/").replace("T", " ").replace("Z", "+00")
 
+    # A -where on a queryable goes to the server as ?kind=checkpoint (GDAL reads the parameter from /ogc/api),
+    # with nothing on stderr: no "Unexpected Content-Type", no HTTP error.
+    checkpoints = sorted(pk for pk, f in expected.items() if f["properties"]["kind"] == "checkpoint")
+    assert len(checkpoints) == 7
+    for where in ("kind = 'checkpoint'", "kind = 'checkpoint' AND reporters >= 1"):
+        result = subprocess.run(
+            ["ogrinfo", "-ro", "-al", "-q", "-where", where, f"OAPIF:{live_server.url}/ogc/", "incidents"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        found = sorted(int(block.split()[0]) for block in result.stdout.split("OGRFeature(incidents):")[1:])
+        assert found == checkpoints, where
+    debug = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-q", "--debug", "on", "-where", "kind = 'checkpoint'"]
+        + [f"OAPIF:{live_server.url}/ogc/", "incidents"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "ERROR" not in debug.stderr and "&kind=checkpoint" in debug.stderr, debug.stderr
+
 
 @pytest.mark.django_db(transaction=True)
 def test_owslib_reads_the_same_features_as_the_api(live_server):
@@ -171,11 +201,49 @@ def test_owslib_reads_the_same_features_as_the_api(live_server):
 
     spread(12)
     service = Features(f"{live_server.url}/ogc/")
+    assert {"service-desc", "service-doc", "conformance", "data"} <= {link["rel"] for link in service.links}
+    assert "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables" in service.conformance()["conformsTo"]
     assert "incidents" in [c["id"] for c in service.collections()["collections"]]
     items = service.collection_items("incidents", limit=100)
     expected = api_features(live_server)
     assert items["numberMatched"] == 12
     assert {f["id"]: {k: f[k] for k in ("type", "id", "geometry", "properties")} for f in items["features"]} == expected
+
+    queryables = service.collection_queryables("incidents")
+    assert queryables["properties"]["kind"]["enum"] == list(KINDS)
+    by_kind = service.collection_items("incidents", kind="roadblock", limit=100)
+    assert sorted(f["id"] for f in by_kind["features"]) == sorted(
+        pk for pk, f in expected.items() if f["properties"]["kind"] == "roadblock"
+    )
+    cql = service.collection_items(
+        "incidents", filter="kind <> 'hazard' AND NOT kind = 'militia'", sortby=("kind", "desc"), limit=100
+    )
+    assert [f["properties"]["kind"] for f in cql["features"]] == ["roadblock"] * 3 + ["checkpoint"] * 3
+    definition = service.api()  # follows the service-desc link and reads it as JSON
+    assert "/collections/incidents/queryables" in definition["paths"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_qgis_reads_the_collection_and_a_filtered_subset(live_server):
+    try:
+        from qgis.core import QgsApplication, QgsVectorLayer
+    except ImportError:
+        pytest.skip(
+            "QGIS is not installed: Debian's python3-qgis needs about 1 GB with its Qt dependencies (too much for "
+            "this machine) and is built for Debian's /usr/bin/python3, not this virtualenv."
+        )
+    spread(8)
+    app = QgsApplication([], False)
+    app.initQgis()
+    try:
+        uri = f"url='{live_server.url}/ogc/' typename='incidents' restrictToRequestBBOX='0'"
+        layer = QgsVectorLayer(uri, "incidents", "OAPIF")
+        assert layer.isValid()
+        assert layer.featureCount() == 8
+        assert layer.setSubsetString("kind = 'checkpoint'")
+        assert sorted(f["kind"] for f in layer.getFeatures()) == ["checkpoint"] * 2
+    finally:
+        app.exitQgis()
 
 
 def test_the_html_view_speaks_spanish_and_english(api):
