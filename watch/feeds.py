@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from consumers import throttle
-from geo.spatial import floor_time
+from geo.spatial import bbox_bounds, floor_time
 from incidents import conf as incidents_conf
 from incidents.api import etag, params
 from incidents.models import EventType, IncidentEvent, Kind, Status
@@ -87,7 +87,7 @@ class IncidentFeed(Feed):
     def subtitle(self, obj: dict) -> str:
         parts = []
         if obj["bbox"] is not None:
-            parts.append(_("Area: %(bbox)s") % {"bbox": ", ".join(f"{v:g}" for v in obj["bbox"].extent)})
+            parts.append(_("Area: %(bbox)s") % {"bbox": ", ".join(f"{v:g}" for v in bbox_bounds(obj["bbox"]))})
         if obj["kinds"]:
             parts.append(_("Kinds: %(kinds)s") % {"kinds": ", ".join(str(Kind(k).label) for k in obj["kinds"])})
         parts.append(
@@ -103,7 +103,7 @@ class IncidentFeed(Feed):
         request = obj["request"]
         query = {}
         if obj["bbox"] is not None:
-            query["bbox"] = ",".join(f"{v:g}" for v in obj["bbox"].extent)
+            query["bbox"] = ",".join(f"{v:g}" for v in bbox_bounds(obj["bbox"]))
         if obj["kinds"]:
             query["kind"] = ",".join(obj["kinds"])
         url = request.build_absolute_uri(request.path)

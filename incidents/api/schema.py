@@ -132,7 +132,13 @@ incident_list = extend_schema(
     operation_id="incidents_list",
     summary="Public incidents as GeoJSON",
     parameters=[
-        OpenApiParameter("bbox", str, description="minLon,minLat,maxLon,maxLat in degrees.", required=False),
+        OpenApiParameter(
+            "bbox",
+            str,
+            description="minLon,minLat,maxLon,maxLat in degrees, or six numbers with heights (ignored); a minLon "
+            "above maxLon is a box across the antimeridian.",
+            required=False,
+        ),
         OpenApiParameter("kind", str, description=f"Comma-separated: {', '.join(conf.KINDS)}.", required=False),
         OpenApiParameter(
             "status", str, description="Comma-separated statuses; default: the live ones.", required=False
