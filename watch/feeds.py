@@ -65,11 +65,7 @@ def _summary(event: IncidentEvent) -> str:
     and the snapped point. HTML built with escaping throughout: place and note are user text (architecture §6.7)."""
     properties = event.feature["properties"]
     lon, lat = event.feature["geometry"]["coordinates"]
-    rows = [
-        (f.label, f.codec.display(properties[f.name]))
-        for f in fields.FIELDS
-        if f.label is not None and f.name in properties and properties[f.name] not in ("", None)
-    ]
+    rows = fields.display_rows(properties)
     rows.append((_("Location"), f"{lat}, {lon}"))
     return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows))
 

@@ -385,6 +385,15 @@ def properties(row: Any, ctx: Context) -> dict[str, Any]:
     return {f.name: f.python(row, eff, ctx) for f in FIELDS}
 
 
+def display_rows(properties: dict[str, Any]) -> list[tuple[str | Promise, str]]:
+    """Every labelled, non-empty property of a Feature as a person reads it (Atom entries, GPX, KML)."""
+    return [
+        (f.label, f.codec.display(properties[f.name]))
+        for f in FIELDS
+        if f.label is not None and f.name in properties and properties[f.name] not in ("", None)
+    ]
+
+
 def properties_schema() -> dict[str, Any]:
     """The JSON Schema of a Feature's `properties`."""
     return {
