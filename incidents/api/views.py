@@ -9,6 +9,7 @@ from django.contrib.gis.geos import Point
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
@@ -186,6 +187,10 @@ FILES = {
 }
 
 
+# The files whose text a person reads, in the request's language.
+WRITTEN = ("gpx", "kml")
+
+
 def attachment(wanted: str, now, stem: str = "alcabala-incidents") -> str:
     """The Content-Disposition of a download: `alcabala-incidents-YYYYMMDD.csv` (the UTC day it was made)."""
     return f'attachment; filename="{stem}-{now:%Y%m%d}.{FILES[wanted][1]}"'
@@ -234,11 +239,15 @@ class IncidentListApi(APIView):
         wanted = query.get("format")
         bom = params.parse_bom(query.get("bom"), wanted)
         throttle.check_key(request)  # a bad key is a 401 even when nothing changed
-        tag = etag.compute(request, "incidents")
+        # GPX and KML are written in the request's language: it is part of their ETag and so of the body cache's key.
+        spoken = (get_language() or "",) if wanted in WRITTEN else ()
+        tag = etag.compute(request, "incidents", *spoken)
         if etag.matches(request, tag):
             return etag.not_modified(tag)
         throttle.check_read(request)
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
+        if spoken:
+            headers["Vary"] = "Accept-Language, Cookie"
         whole_map = bbox is None and updated_since is None
         now = timezone.now()
         if wanted in FILES:

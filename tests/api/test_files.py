@@ -94,6 +94,19 @@ def test_gpx_and_kml_escape_user_text_and_hold_only_public_fields(api, two):
     assert placemark.findtext(f"{KML}TimeStamp/{KML}when") == features[west.pk]["properties"]["last_confirmed_at"]
 
 
+def test_waypoints_speak_the_language_asked_for_even_from_the_cached_whole_map(api, two):
+    def names(language: str) -> tuple[list[str], str]:
+        response = api.get("/api/v1/incidents", {"format": "gpx"}, HTTP_ACCEPT_LANGUAGE=language)
+        root = SafeET.fromstring(response.content)
+        return [p.findtext(f"{GPX}name") for p in root.findall(f"{GPX}wpt")], response["ETag"]
+
+    spanish, spanish_tag = names("es")
+    english, english_tag = names("en")
+    assert spanish[1] == "Barricada: Petare" and english[1] == "Roadblock: Petare"
+    assert spanish_tag != english_tag
+    assert names("es") == (spanish, spanish_tag)
+
+
 def test_the_route_check_gives_the_incidents_along_the_route_as_gpx_and_kml_in_order(api, two):
     west, east = two
     for wanted in ("gpx", "kml"):
