@@ -58,19 +58,6 @@ def parse_bbox(value: str | None) -> Polygon | MultiPolygon | None:
     return bbox_geometry(min_lon, min_lat, max_lon, max_lat)
 
 
-def parse_bom(value: str | None, wanted: str | None) -> bool:
-    """`bom=1`: a CSV that starts with a UTF-8 byte order mark, for Excel."""
-    if value is None or value == "0":
-        return False
-    if value != "1":
-        detail = "bom must be 1 (a byte order mark for Excel) or 0."
-        raise ApiError("invalid_bom", detail, fields={"bom": detail})
-    if wanted != "csv":
-        detail = "bom applies to format=csv only."
-        raise ApiError("invalid_bom", detail, fields={"bom": detail})
-    return True
-
-
 def parse_kinds(value: str | None) -> list[str] | None:
     if not value:
         return None

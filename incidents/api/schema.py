@@ -149,21 +149,15 @@ incident_list = extend_schema(
         OpenApiParameter(
             "format",
             str,
-            enum=["csv", "columns", "gpx", "kml"],
+            enum=["csv", "excel", "columns", "gpx", "kml"],
             description=(
                 "`csv` for CSV instead of GeoJSON (the point also as WKT in `_WKTgeom_EPSG_4326_POINT`, which "
-                "GDAL reads as EPSG:4326); `columns` for the live map's compact JSON: one array per property, "
-                "kinds, statuses and places as indexes into lists, times as steps from `t0`; `gpx` for GPX 1.1 "
-                "waypoints and `kml` for KML 2.2 placemarks, for offline navigation apps. CSV, GPX and KML come "
-                "as attachments named `alcabala-incidents-YYYYMMDD.<format>`."
+                "GDAL reads as EPSG:4326); `excel` for the same CSV with a UTF-8 byte order mark, which Excel "
+                "needs; `columns` for the live map's compact JSON: one array per property, kinds, statuses and "
+                "places as indexes into lists, times as steps from `t0`; `gpx` for GPX 1.1 waypoints and `kml` "
+                "for KML 2.2 placemarks, for offline navigation apps. CSV, GPX and KML come as attachments named "
+                "`alcabala-incidents-YYYYMMDD.<csv, gpx or kml>`."
             ),
-            required=False,
-        ),
-        OpenApiParameter(
-            "bom",
-            str,
-            enum=["0", "1"],
-            description="With `format=csv`: `1` starts the file with a UTF-8 byte order mark, for Excel.",
             required=False,
         ),
         TOKEN,

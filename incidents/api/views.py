@@ -157,6 +157,12 @@ class ColumnsRenderer(BaseRenderer):
         return dumps(data).encode() if data is not None else b""
 
 
+class ExcelRenderer(CSVRenderer):
+    """`?format=excel`: the CSV with a UTF-8 byte order mark, which Excel needs to read UTF-8."""
+
+    format = "excel"
+
+
 class GPXRenderer(BaseRenderer):
     """Lets DRF accept `?format=gpx`; the view writes the file itself (incidents/public/waypoints.py)."""
 
@@ -182,6 +188,7 @@ class KMLRenderer(BaseRenderer):
 # The files a client downloads rather than reads: `?format=` to (media type, file extension).
 FILES = {
     "csv": ("text/csv; charset=utf-8", "csv"),
+    "excel": ("text/csv; charset=utf-8", "csv"),
     "gpx": (waypoints.GPX_MEDIA_TYPE, "gpx"),
     "kml": (waypoints.KML_MEDIA_TYPE, "kml"),
 }
@@ -225,7 +232,15 @@ def _stamp(now) -> str:
 class IncidentListApi(APIView):
     """Public incidents in id order, built by the database on PostGIS (incidents/public/features.py)."""
 
-    renderer_classes = [JSONRenderer, GeoJSONRenderer, CSVRenderer, ColumnsRenderer, GPXRenderer, KMLRenderer]
+    renderer_classes = [
+        JSONRenderer,
+        GeoJSONRenderer,
+        CSVRenderer,
+        ExcelRenderer,
+        ColumnsRenderer,
+        GPXRenderer,
+        KMLRenderer,
+    ]
 
     @schema.incident_list
     def get(self, request: Request) -> HttpResponse:
@@ -237,7 +252,6 @@ class IncidentListApi(APIView):
         limit = params.parse_limit(query.get("limit"))
         after_id = params.parse_cursor(query.get("cursor"))
         wanted = query.get("format")
-        bom = params.parse_bom(query.get("bom"), wanted)
         throttle.check_key(request)  # a bad key is a 401 even when nothing changed
         # GPX and KML are written in the request's language: it is part of their ETag and so of the body cache's key.
         spoken = (get_language() or "",) if wanted in WRITTEN else ()
@@ -271,9 +285,9 @@ class IncidentListApi(APIView):
         if wanted == "columns":
             content_type = columns.MEDIA_TYPE
             content = self._columns(request, body, page, next_href, now).encode()
-        elif wanted == "csv":
+        elif wanted in ("csv", "excel"):
             content_type = FILES["csv"][0]
-            content = csv.from_features(page.body, bom=bom).encode()
+            content = csv.from_features(page.body, bom=wanted == "excel").encode()
         elif wanted in FILES:
             content_type = FILES[wanted][0]
             content = file_body(wanted, json.loads(f"[{page.body}]"), title=_("Alcabala: public incidents"), now=now)

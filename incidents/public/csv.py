@@ -5,8 +5,8 @@ The WKT column's name, `_WKTgeom_EPSG_4326_POINT`, is the one GDAL's CSV driver 
 point geometry in EPSG:4326 without any option (a column named `WKT` would be read too, but with no SRS, and
 a CSV cannot bring its .prj along): `ogrinfo`, `ogr2ogr` and QGIS through OGR open the file as points in
 WGS 84. `lon` and `lat` are the names that kepler.gl, geojson.io, Datawrapper and QGIS's delimited-text
-dialog pick up by themselves. With `bom`, the text starts with a UTF-8 byte order mark, which Excel needs to
-read UTF-8 ("Maiquetía") rather than the machine's code page; other readers skip it.
+dialog pick up by themselves. With `bom` (`?format=excel`), the text starts with a UTF-8 byte order mark,
+which Excel needs to read UTF-8 ("Maiquetía") rather than the machine's code page; other readers skip it.
 """
 
 from __future__ import annotations

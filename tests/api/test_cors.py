@@ -13,6 +13,7 @@ ORIGIN = {"HTTP_ORIGIN": "https://newsroom.example", "HTTP_SEC_FETCH_SITE": "cro
 PUBLIC_READS = [
     "/api/v1/incidents",
     "/api/v1/incidents?format=csv",
+    "/api/v1/incidents?format=excel",
     "/api/v1/incidents?format=gpx",
     "/api/v1/incidents?format=kml",
     "/api/v1/incidents?bbox=nonsense",  # an error too: the page must read what went wrong
