@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from django.contrib.gis.geos import Point, Polygon
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
 METERS_PER_DEGREE_LAT = 111_320.0
 
@@ -18,6 +18,31 @@ def bbox_around(point: Point, meters: float) -> Polygon:
     polygon = Polygon.from_bbox((point.x - d_lon, point.y - d_lat, point.x + d_lon, point.y + d_lat))
     polygon.srid = 4326
     return polygon
+
+
+def bbox_geometry(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> Polygon | MultiPolygon:
+    """The area of a lon/lat box. `min_lon > max_lon` is a box across the antimeridian (OGC API, RFC 7946
+    §5.2): two boxes, east of `min_lon` to 180° and from -180° to `max_lon`, as one MultiPolygon, which every
+    spatial lookup on both backends reads as the union of the two."""
+    if min_lon <= max_lon:
+        polygon = Polygon.from_bbox((min_lon, min_lat, max_lon, max_lat))
+        polygon.srid = 4326
+        return polygon
+    east = Polygon.from_bbox((min_lon, min_lat, 180.0, max_lat))
+    west = Polygon.from_bbox((-180.0, min_lat, max_lon, max_lat))
+    return MultiPolygon(east, west, srid=4326)
+
+
+def bbox_boxes(area: Polygon | MultiPolygon) -> list[tuple[float, float, float, float]]:
+    """The plain boxes (minLon, minLat, maxLon, maxLat) of an area made by `bbox_geometry`."""
+    parts = list(area) if isinstance(area, MultiPolygon) else [area]
+    return [part.extent for part in parts]
+
+
+def bbox_bounds(area: Polygon | MultiPolygon) -> tuple[float, float, float, float]:
+    """The box `bbox_geometry` was given: for one across the antimeridian, minLon > maxLon again."""
+    boxes = bbox_boxes(area)
+    return (boxes[0][0], boxes[0][1], boxes[-1][2], boxes[0][3])
 
 
 def snap_lon_lat(lon: float, lat: float, grid_m: float) -> tuple[float, float]:

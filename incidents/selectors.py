@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.contrib.gis.geos import Polygon
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from incidents.public.status import live_q, published_q, status_q
 
 def incidents_public(
     *,
-    bbox: Polygon | None = None,
+    bbox: Polygon | MultiPolygon | None = None,
     kinds: Iterable[str] | None = None,
     statuses: Iterable[str] | None = None,
     updated_since: datetime | None = None,

@@ -344,11 +344,7 @@ def parse_datetime_filter(value: str | None) -> tuple[datetime | None, datetime 
     return _datetime_end(value)
 
 
-def parse_bbox(value: str | None):
-    if value and value.count(",") == 5:  # a 3D box: the heights do not matter here
-        parts = value.split(",")
-        value = ",".join([parts[0], parts[1], parts[3], parts[4]])
-    return params.parse_bbox(value)
+parse_bbox = params.parse_bbox  # the one parser of /api/v1, /ogc and /feeds: 4 or 6 numbers, antimeridian boxes
 
 
 def parse_limit(value: str | None) -> int:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from config.errors import ApiError
 from consumers import throttle
+from geo.spatial import bbox_bounds
 from incidents import conf as incidents_conf
 from incidents.api import params
 from incidents.api.schema import ERROR
@@ -29,21 +30,25 @@ def _api_key_id(request: Request) -> int:
 
 
 class BBoxField(serializers.ListField):
+    """[minLon, minLat, maxLon, maxLat], or six numbers with heights (dropped), checked by the one bbox parser:
+    a minLon above maxLon is a box across the antimeridian."""
+
     child = serializers.FloatField()
 
     def to_internal_value(self, data):
-        detail = "bbox must be [minLon, minLat, maxLon, maxLat] in degrees."
+        detail = "bbox must be [minLon, minLat, maxLon, maxLat] (or six numbers with heights) in degrees."
         try:
             values = super().to_internal_value(data)
         except serializers.ValidationError:  # a member that is no finite number (NaN, 1e400, a 400-digit integer)
             raise serializers.ValidationError(detail) from None
-        if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        if len(values) not in (4, 6) or not all(math.isfinite(v) for v in values):
             raise serializers.ValidationError(detail)
         try:
-            params.parse_bbox(",".join(repr(v) for v in values))
+            area = params.parse_bbox(",".join(repr(v) for v in values))
         except ApiError as exc:
             raise serializers.ValidationError(str(exc.detail)) from None
-        return values
+        assert area is not None  # four or six numbers were given
+        return list(bbox_bounds(area))
 
 
 @extend_schema_serializer(component_name="Webhook")
@@ -89,7 +94,11 @@ class WebhookListApi(APIView):
     @extend_schema_serializer(component_name="WebhookInput")
     class InputSerializer(serializers.Serializer):
         url = serializers.URLField(max_length=500, help_text="http(s) URL on a public address; receives the POSTs.")
-        bbox = BBoxField(required=False, allow_null=True, help_text="[minLon, minLat, maxLon, maxLat]; none: all.")
+        bbox = BBoxField(
+            required=False,
+            allow_null=True,
+            help_text="[minLon, minLat, maxLon, maxLat]; minLon > maxLon: across the antimeridian; none: all.",
+        )
         kinds = serializers.ListField(
             child=serializers.ChoiceField(choices=list(incidents_conf.KINDS)), required=False, default=list
         )

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from consumers import throttle
-from geo.spatial import floor_time
+from geo.spatial import bbox_bounds, floor_time
 from incidents import conf as incidents_conf
 from incidents.api import etag, params
 from incidents.models import EventType, IncidentEvent, Kind, Status
@@ -65,11 +65,7 @@ def _summary(event: IncidentEvent) -> str:
     and the snapped point. HTML built with escaping throughout: place and note are user text (architecture §6.7)."""
     properties = event.feature["properties"]
     lon, lat = event.feature["geometry"]["coordinates"]
-    rows = [
-        (f.label, f.codec.display(properties[f.name]))
-        for f in fields.FIELDS
-        if f.label is not None and f.name in properties and properties[f.name] not in ("", None)
-    ]
+    rows = fields.display_rows(properties)
     rows.append((_("Location"), f"{lat}, {lon}"))
     return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows))
 
@@ -87,7 +83,7 @@ class IncidentFeed(Feed):
     def subtitle(self, obj: dict) -> str:
         parts = []
         if obj["bbox"] is not None:
-            parts.append(_("Area: %(bbox)s") % {"bbox": ", ".join(f"{v:g}" for v in obj["bbox"].extent)})
+            parts.append(_("Area: %(bbox)s") % {"bbox": ", ".join(f"{v:g}" for v in bbox_bounds(obj["bbox"]))})
         if obj["kinds"]:
             parts.append(_("Kinds: %(kinds)s") % {"kinds": ", ".join(str(Kind(k).label) for k in obj["kinds"])})
         parts.append(
@@ -103,7 +99,7 @@ class IncidentFeed(Feed):
         request = obj["request"]
         query = {}
         if obj["bbox"] is not None:
-            query["bbox"] = ",".join(f"{v:g}" for v in obj["bbox"].extent)
+            query["bbox"] = ",".join(f"{v:g}" for v in bbox_bounds(obj["bbox"]))
         if obj["kinds"]:
             query["kind"] = ",".join(obj["kinds"])
         url = request.build_absolute_uri(request.path)

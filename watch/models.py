@@ -63,7 +63,12 @@ class WebhookSubscription(models.Model):
         bbox = self.bbox
         if bbox is None:
             return True
-        return bbox[0] <= event.point.x <= bbox[2] and bbox[1] <= event.point.y <= bbox[3]
+        x, y = event.point.x, event.point.y
+        if not bbox[1] <= y <= bbox[3]:
+            return False
+        if bbox[0] > bbox[2]:  # across the antimeridian
+            return x >= bbox[0] or x <= bbox[2]
+        return bbox[0] <= x <= bbox[2]
 
 
 class DeliveryState(models.TextChoices):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.contrib.gis.geos import Polygon
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -18,7 +18,7 @@ FEED_EVENTS = (EventType.PUBLISHED, EventType.VERIFIED, EventType.ENDED, EventTy
 
 
 def feed_events(
-    *, bbox: Polygon | None = None, kinds: Iterable[str] | None = None, now: datetime | None = None
+    *, bbox: Polygon | MultiPolygon | None = None, kinds: Iterable[str] | None = None, now: datetime | None = None
 ) -> QuerySet[IncidentEvent]:
     """The newest public events in an area (at most FEED_MAX_ENTRIES, none older than FEED_DAYS), newest first."""
     now = now or timezone.now()

@@ -7,10 +7,11 @@ import binascii
 import math
 from datetime import UTC, datetime
 
-from django.contrib.gis.geos import Polygon
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils.dateparse import parse_date, parse_datetime
 
 from config.errors import ApiError
+from geo.spatial import bbox_geometry
 from incidents import conf
 from incidents.models import Status
 
@@ -18,28 +19,43 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
 
 
-def parse_bbox(value: str | None) -> Polygon | None:
+BBOX_FORMAT = (
+    "bbox must be minLon,minLat,maxLon,maxLat in degrees (or minLon,minLat,minHeight,maxLon,maxLat,maxHeight), "
+    "e.g. -67.1,10.3,-66.7,10.6."
+)
+
+
+def parse_bbox(value: str | None) -> Polygon | MultiPolygon | None:
+    """The one bbox parser of /api/v1, /ogc and /feeds (OGC API – Features Part 1, §7.15.3): four numbers, or
+    six with heights (ignored: incidents lie on the ground). A minLon above maxLon is a box across the
+    antimeridian, given as a MultiPolygon of its two halves (geo.spatial.bbox_geometry)."""
     if value is None or value == "":
         return None
     parts = value.split(",")
-    message = "bbox must be minLon,minLat,maxLon,maxLat in degrees, e.g. -67.1,10.3,-66.7,10.6."
-    if len(parts) != 4:
-        raise ApiError("invalid_bbox", message, fields={"bbox": message})
+    if len(parts) not in (4, 6):
+        raise ApiError("invalid_bbox", BBOX_FORMAT, fields={"bbox": BBOX_FORMAT})
     try:
-        min_lon, min_lat, max_lon, max_lat = (float(p) for p in parts)
+        numbers = [float(p) for p in parts]
     except ValueError:
-        raise ApiError("invalid_bbox", message, fields={"bbox": message}) from None
-    if not all(math.isfinite(v) for v in (min_lon, min_lat, max_lon, max_lat)):
-        raise ApiError("invalid_bbox", message, fields={"bbox": message})
+        raise ApiError("invalid_bbox", BBOX_FORMAT, fields={"bbox": BBOX_FORMAT}) from None
+    if not all(math.isfinite(v) for v in numbers):
+        raise ApiError("invalid_bbox", BBOX_FORMAT, fields={"bbox": BBOX_FORMAT})
+    if len(numbers) == 6:
+        min_lon, min_lat, min_z, max_lon, max_lat, max_z = numbers
+        if min_z > max_z:
+            detail = "bbox's minimum height must not exceed its maximum height."
+            raise ApiError("invalid_bbox", detail, fields={"bbox": detail})
+    else:
+        min_lon, min_lat, max_lon, max_lat = numbers
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180 and -90 <= min_lat <= 90 and -90 <= max_lat <= 90):
         detail = "bbox values are out of range: longitudes within ±180, latitudes within ±90."
         raise ApiError("invalid_bbox", detail, fields={"bbox": detail})
-    if min_lon > max_lon or min_lat > max_lat:
-        detail = "bbox minimums must not exceed maximums (minLon,minLat,maxLon,maxLat)."
+    if min_lat > max_lat:
+        detail = (
+            "bbox's minLat must not exceed its maxLat (a minLon above maxLon is fine: a box across the antimeridian)."
+        )
         raise ApiError("invalid_bbox", detail, fields={"bbox": detail})
-    polygon = Polygon.from_bbox((min_lon, min_lat, max_lon, max_lat))
-    polygon.srid = 4326
-    return polygon
+    return bbox_geometry(min_lon, min_lat, max_lon, max_lat)
 
 
 def parse_kinds(value: str | None) -> list[str] | None:

@@ -24,7 +24,7 @@ from geo import places, route
 from incidents import conf
 from incidents import route as along
 from incidents.api import params, schema
-from incidents.api.views import GeoJSONRenderer
+from incidents.api.views import FILES, GeoJSONRenderer, GPXRenderer, KMLRenderer, attachment, file_body
 from incidents.public.features import GEOJSON, dumps
 
 DEFAULT_LIMIT = 1000
@@ -149,10 +149,24 @@ route_check_schema = extend_schema(
             description=f"1 to {params.MAX_LIMIT}, default {DEFAULT_LIMIT}.",
             required=False,
         ),
+        OpenApiParameter(
+            "format",
+            str,
+            enum=["geojson", "gpx", "kml"],
+            description="`gpx` or `kml`: the incidents along the route, in order, as waypoints or placemarks "
+            "(an attachment `alcabala-route-YYYYMMDD.<format>`) instead of GeoJSON.",
+            required=False,
+        ),
         schema.TOKEN,
     ],
     responses={
         (200, "application/geo+json"): ROUTE_COLLECTION,
+        (200, "application/gpx+xml"): OpenApiResponse(
+            response={"type": "string"}, description="`format=gpx`: GPX 1.1 waypoints in order along the route."
+        ),
+        (200, "application/vnd.google-earth.kml+xml"): OpenApiResponse(
+            response={"type": "string"}, description="`format=kml`: KML 2.2 placemarks in order along the route."
+        ),
         **schema.ERRORS,
         413: OpenApiResponse(response=schema.ERROR, description="The body is too large."),
         415: OpenApiResponse(response=schema.ERROR, description="Send JSON, GeoJSON or GPX."),
@@ -212,7 +226,7 @@ def _read(request: Request) -> tuple[route.Route, float]:
 class RouteCheckApi(APIView):
     """Read-only in effect (nothing is stored), so counted as a read; a POST only because a route is long."""
 
-    renderer_classes = [JSONRenderer, GeoJSONRenderer]
+    renderer_classes = [JSONRenderer, GeoJSONRenderer, GPXRenderer, KMLRenderer]
 
     @route_check_schema
     def post(self, request: Request) -> HttpResponse:
@@ -234,6 +248,13 @@ class RouteCheckApi(APIView):
             "numberReturned": len(result.features),
             "timeStamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+        wanted = request.query_params.get("format")
+        if wanted in ("gpx", "kml"):
+            # The incidents along the route, in order, as waypoints; the route itself the traveller has already.
+            title = _("Alcabala: incidents along your route")
+            content = file_body(wanted, result.features, title=title, now=now)
+            headers = {"Content-Disposition": attachment(wanted, now, stem="alcabala-route")}
+            return HttpResponse(content, content_type=FILES[wanted][0], headers=headers)
         if checked.simplified:
             body["simplified_m"] = round(checked.tolerance_m, 1)
         return HttpResponse(dumps(body), content_type=GEOJSON)

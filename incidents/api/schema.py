@@ -132,7 +132,13 @@ incident_list = extend_schema(
     operation_id="incidents_list",
     summary="Public incidents as GeoJSON",
     parameters=[
-        OpenApiParameter("bbox", str, description="minLon,minLat,maxLon,maxLat in degrees.", required=False),
+        OpenApiParameter(
+            "bbox",
+            str,
+            description="minLon,minLat,maxLon,maxLat in degrees, or six numbers with heights (ignored); a minLon "
+            "above maxLon is a box across the antimeridian.",
+            required=False,
+        ),
         OpenApiParameter("kind", str, description=f"Comma-separated: {', '.join(conf.KINDS)}.", required=False),
         OpenApiParameter(
             "status", str, description="Comma-separated statuses; default: the live ones.", required=False
@@ -143,10 +149,14 @@ incident_list = extend_schema(
         OpenApiParameter(
             "format",
             str,
-            enum=["csv", "columns"],
+            enum=["csv", "excel", "columns", "gpx", "kml"],
             description=(
-                "`csv` for CSV instead of GeoJSON; `columns` for the live map's compact JSON: one array per "
-                "property, kinds, statuses and places as indexes into lists, times as steps from `t0`."
+                "`csv` for CSV instead of GeoJSON (the point also as WKT in `_WKTgeom_EPSG_4326_POINT`, which "
+                "GDAL reads as EPSG:4326); `excel` for the same CSV with a UTF-8 byte order mark, which Excel "
+                "needs; `columns` for the live map's compact JSON: one array per property, kinds, statuses and "
+                "places as indexes into lists, times as steps from `t0`; `gpx` for GPX 1.1 waypoints and `kml` "
+                "for KML 2.2 placemarks, for offline navigation apps. CSV, GPX and KML come as attachments named "
+                "`alcabala-incidents-YYYYMMDD.<csv, gpx or kml>`."
             ),
             required=False,
         ),
@@ -156,6 +166,12 @@ incident_list = extend_schema(
     responses={
         (200, "application/geo+json"): COLLECTION,
         (200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description="The same rows as CSV."),
+        (200, "application/gpx+xml"): OpenApiResponse(
+            response=OpenApiTypes.STR, description="`format=gpx`: the same incidents as GPX 1.1 waypoints."
+        ),
+        (200, "application/vnd.google-earth.kml+xml"): OpenApiResponse(
+            response=OpenApiTypes.STR, description="`format=kml`: the same incidents as KML 2.2 placemarks."
+        ),
         (200, "application/json"): OpenApiResponse(
             response=OpenApiTypes.OBJECT, description="`format=columns`: the same rows, one array per property."
         ),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.contrib.gis.geos import Point
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
@@ -22,7 +25,7 @@ from config.errors import ApiError
 from consumers import throttle
 from incidents import abuse, selectors, services
 from incidents.api import bodycache, etag, params, schema
-from incidents.public import changes, columns, csv
+from incidents.public import changes, columns, csv, waypoints
 from incidents.public.features import GEOJSON, Page, dumps, feature, features_page
 
 
@@ -154,6 +157,59 @@ class ColumnsRenderer(BaseRenderer):
         return dumps(data).encode() if data is not None else b""
 
 
+class ExcelRenderer(CSVRenderer):
+    """`?format=excel`: the CSV with a UTF-8 byte order mark, which Excel needs to read UTF-8."""
+
+    format = "excel"
+
+
+class GPXRenderer(BaseRenderer):
+    """Lets DRF accept `?format=gpx`; the view writes the file itself (incidents/public/waypoints.py)."""
+
+    media_type = waypoints.GPX_MEDIA_TYPE
+    format = "gpx"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover - errors only
+        return dumps(data).encode() if data is not None else b""
+
+
+class KMLRenderer(BaseRenderer):
+    """Lets DRF accept `?format=kml`; the view writes the file itself (incidents/public/waypoints.py)."""
+
+    media_type = waypoints.KML_MEDIA_TYPE
+    format = "kml"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover - errors only
+        return dumps(data).encode() if data is not None else b""
+
+
+# The files a client downloads rather than reads: `?format=` to (media type, file extension).
+FILES = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "excel": ("text/csv; charset=utf-8", "csv"),
+    "gpx": (waypoints.GPX_MEDIA_TYPE, "gpx"),
+    "kml": (waypoints.KML_MEDIA_TYPE, "kml"),
+}
+
+
+# The files whose text a person reads, in the request's language.
+WRITTEN = ("gpx", "kml")
+
+
+def attachment(wanted: str, now, stem: str = "alcabala-incidents") -> str:
+    """The Content-Disposition of a download: `alcabala-incidents-YYYYMMDD.csv` (the UTC day it was made)."""
+    return f'attachment; filename="{stem}-{now:%Y%m%d}.{FILES[wanted][1]}"'
+
+
+def file_body(wanted: str, features: list[dict], *, title: str, now) -> bytes:
+    """The GPX or KML of public Features."""
+    if wanted == "gpx":
+        return waypoints.gpx(features, title=title, now=now)
+    return waypoints.kml(features, title=title)
+
+
 class GeoJSONRenderer(BaseRenderer):
     media_type = GEOJSON
     format = "geojson"
@@ -176,7 +232,15 @@ def _stamp(now) -> str:
 class IncidentListApi(APIView):
     """Public incidents in id order, built by the database on PostGIS (incidents/public/features.py)."""
 
-    renderer_classes = [JSONRenderer, GeoJSONRenderer, CSVRenderer, ColumnsRenderer]
+    renderer_classes = [
+        JSONRenderer,
+        GeoJSONRenderer,
+        CSVRenderer,
+        ExcelRenderer,
+        ColumnsRenderer,
+        GPXRenderer,
+        KMLRenderer,
+    ]
 
     @schema.incident_list
     def get(self, request: Request) -> HttpResponse:
@@ -189,18 +253,24 @@ class IncidentListApi(APIView):
         after_id = params.parse_cursor(query.get("cursor"))
         wanted = query.get("format")
         throttle.check_key(request)  # a bad key is a 401 even when nothing changed
-        tag = etag.compute(request, "incidents")
+        # GPX and KML are written in the request's language: it is part of their ETag and so of the body cache's key.
+        spoken = (get_language() or "",) if wanted in WRITTEN else ()
+        tag = etag.compute(request, "incidents", *spoken)
         if etag.matches(request, tag):
             return etag.not_modified(tag)
         throttle.check_read(request)
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
+        if spoken:
+            headers["Vary"] = "Accept-Language, Cookie"
         whole_map = bbox is None and updated_since is None
+        now = timezone.now()
+        if wanted in FILES:
+            headers["Content-Disposition"] = attachment(wanted, now)
         if whole_map and (kept := bodycache.get(tag)) is not None:
             content_type, link, content = kept
             if link:
                 headers["Link"] = link
             return HttpResponse(content, content_type=content_type, headers=headers)
-        now = timezone.now()
         queryset = selectors.incidents_public(
             bbox=bbox, kinds=kinds, statuses=statuses, updated_since=updated_since, after_id=after_id, now=now
         )
@@ -215,9 +285,12 @@ class IncidentListApi(APIView):
         if wanted == "columns":
             content_type = columns.MEDIA_TYPE
             content = self._columns(request, body, page, next_href, now).encode()
-        elif wanted == "csv":
-            content_type = "text/csv; charset=utf-8"
-            content = csv.from_features(page.body).encode()
+        elif wanted in ("csv", "excel"):
+            content_type = FILES["csv"][0]
+            content = csv.from_features(page.body, bom=wanted == "excel").encode()
+        elif wanted in FILES:
+            content_type = FILES[wanted][0]
+            content = file_body(wanted, json.loads(f"[{page.body}]"), title=_("Alcabala: public incidents"), now=now)
         else:
             content_type = GEOJSON
             content = self._collection(request, page, next_href, now).encode()

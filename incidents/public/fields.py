@@ -4,7 +4,7 @@ Each `Field` names a property, the model columns it reads and a codec. The codec
 value, the Python value (with the public rounding), the SQL that writes the same JSON text in PostgreSQL,
 the JSON Schema, the CSV cell, the map's compact encoding and what a person reads in the Atom feed. So the
 GeoJSON Feature (`features`), the PostGIS text (`sql`) and the stored text (`stored`), `?format=columns`,
-the CSV, the changes feed, OGC items, Atom entries, webhook payloads and the OpenAPI schema all follow this
+the CSV, GPX and KML, the changes feed, OGC items, Atom entries, webhook payloads and the OpenAPI schema follow this
 table: adding a property is one `Field` here (architecture §10.1).
 
 Times are floored to PUBLIC_TIME_STEP_S and the point snapped to PUBLIC_GRID_M (architecture §6.4); the
@@ -383,6 +383,15 @@ def properties(row: Any, ctx: Context) -> dict[str, Any]:
     """The public properties of a row (or an Incident), read-time expiry applied."""
     eff = effective_status(row.status, row.expires_at, ctx.now)
     return {f.name: f.python(row, eff, ctx) for f in FIELDS}
+
+
+def display_rows(properties: dict[str, Any]) -> list[tuple[str | Promise, str]]:
+    """Every labelled, non-empty property of a Feature as a person reads it (Atom entries, GPX, KML)."""
+    return [
+        (f.label, f.codec.display(properties[f.name]))
+        for f in FIELDS
+        if f.label is not None and f.name in properties and properties[f.name] not in ("", None)
+    ]
 
 
 def properties_schema() -> dict[str, Any]:

@@ -12,21 +12,23 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from django.contrib.gis.geos import Polygon
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import connection
-from django.db.models import F, FloatField, QuerySet
+from django.db.models import F, FloatField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from geo.spatial import METERS_PER_DEGREE_LAT, floor_time, snap_lon_lat
+from geo.spatial import METERS_PER_DEGREE_LAT, bbox_boxes, floor_time, snap_lon_lat
 from incidents import conf
 from incidents.models import Incident
 from incidents.public import sql
 from incidents.public.features import PointX, PointY
 
+Box = tuple[float, float, float, float]
 
-def _grown(bbox: Polygon, grid_m: float) -> Polygon:
-    """`bbox` grown by more than a grid cell: every point that snaps into `bbox` lies inside."""
-    min_lon, min_lat, max_lon, max_lat = bbox.extent
+
+def _grown(box: Box, grid_m: float) -> Polygon:
+    """`box` grown by more than a grid cell: every point that snaps into `box` lies inside."""
+    min_lon, min_lat, max_lon, max_lat = box
     d_lat = 2 * grid_m / METERS_PER_DEGREE_LAT
     widest = min(max(abs(min_lat), abs(max_lat)) + d_lat, 89.9)
     d_lon = 2 * grid_m / (METERS_PER_DEGREE_LAT * max(math.cos(math.radians(widest)), 1e-6))
@@ -37,25 +39,38 @@ def _grown(bbox: Polygon, grid_m: float) -> Polygon:
     return grown
 
 
-def within_bbox(queryset: QuerySet[Incident], bbox: Polygon) -> QuerySet[Incident]:
-    """The incidents of `queryset` whose public, snapped point lies in `bbox` (edges included)."""
+def _inside(box: Box, lon: float, lat: float) -> bool:
+    return box[0] <= lon <= box[2] and box[1] <= lat <= box[3]
+
+
+def within_bbox(queryset: QuerySet[Incident], bbox: Polygon | MultiPolygon) -> QuerySet[Incident]:
+    """The incidents of `queryset` whose public, snapped point lies in `bbox` (edges included): a box, or the
+    two halves of one across the antimeridian (geo.spatial.bbox_geometry)."""
     grid_m = conf.public_grid_m()
-    min_lon, min_lat, max_lon, max_lat = bbox.extent
-    candidates = queryset.filter(point__bboverlaps=_grown(bbox, grid_m))
+    boxes = bbox_boxes(bbox)
+    near = Q()
+    for box in boxes:
+        near |= Q(point__bboverlaps=_grown(box, grid_m))
+    candidates = queryset.filter(near)
     if connection.vendor == "postgresql":
         table = Incident._meta.db_table
         lon, lat = sql.public_lon_lat(f'ST_X("{table}"."point")', f'ST_Y("{table}"."point")', grid_m)
+        inside = Q()
+        for min_lon, min_lat, max_lon, max_lat in boxes:
+            inside |= Q(
+                public_lon__gte=min_lon, public_lon__lte=max_lon, public_lat__gte=min_lat, public_lat__lte=max_lat
+            )
         return candidates.alias(
             public_lon=RawSQL(lon, (), output_field=FloatField()),
             public_lat=RawSQL(lat, (), output_field=FloatField()),
-        ).filter(public_lon__gte=min_lon, public_lon__lte=max_lon, public_lat__gte=min_lat, public_lat__lte=max_lat)
+        ).filter(inside)
     # SpatiaLite: the candidates' points snapped in Python, as their Features are.
-    inside = [
+    kept = [
         pk
         for pk, x, y in candidates.annotate(x=PointX(F("point")), y=PointY(F("point"))).values_list("pk", "x", "y")
-        if min_lon <= (snapped := snap_lon_lat(x, y, grid_m))[0] <= max_lon and min_lat <= snapped[1] <= max_lat
+        if any(_inside(box, *snap_lon_lat(x, y, grid_m)) for box in boxes)
     ]
-    return queryset.filter(pk__in=inside)
+    return queryset.filter(pk__in=kept)
 
 
 def step_start(value: datetime) -> datetime:

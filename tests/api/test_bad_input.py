@@ -111,7 +111,9 @@ def test_a_bad_webhook_body_is_a_4xx_and_registers_nothing(bbox, code):
     answer = _error(client.post("/api/v1/webhooks", body, content_type="application/json"), 400)
     assert answer["error"] == code
     if code == "invalid":
-        assert answer["fields"] == {"bbox": "bbox must be [minLon, minLat, maxLon, maxLat] in degrees."}
+        assert answer["fields"] == {
+            "bbox": "bbox must be [minLon, minLat, maxLon, maxLat] (or six numbers with heights) in degrees."
+        }
     assert not WebhookSubscription.objects.exists()
 
 

@@ -245,7 +245,8 @@ def test_csv_has_a_header_and_a_row_per_incident(api):
         assert row["verified"] == "false"
     assert list(rows[0]) == ["id", "lon", "lat", "kind", "status", "place", "first_reported_at",
                              "last_confirmed_at", "expires_at", "reporters", "sources", "still_there", "gone",
-                             "confidence", "verified", "flags", "note", "updated_at"]  # fmt: skip
+                             "confidence", "verified", "flags", "note", "updated_at",
+                             "_WKTgeom_EPSG_4326_POINT"]  # fmt: skip
 
 
 def test_responses_are_gzipped_for_clients_that_ask(api):

@@ -111,3 +111,60 @@ def test_another_sites_page_cannot_make_a_visitors_browser_report_or_vote(browse
     assert refused() == sorted([reports] * 4 + [votes])
     incident.refresh_from_db()
     assert incident.gone == 0
+
+
+NEWSROOM = b"<!doctype html><html><head><title>A newsroom's map</title></head><body></body></html>"
+NEWSROOM_READS = """async ({app, id, clientId, route}) => {
+  const out = {};
+  const list = await fetch(app + "/api/v1/incidents");
+  out.ids = (await list.json()).features.map((f) => f.id);
+  out.etag = list.headers.get("ETag");
+  const csv = await fetch(app + "/api/v1/incidents?format=csv");
+  out.disposition = csv.headers.get("Content-Disposition");
+  out.header = (await csv.text()).split("\\r\\n")[0];
+  // If-None-Match is no simple header: this one needs a preflight.
+  out.again = (await fetch(app + "/api/v1/incidents", {headers: {"If-None-Match": out.etag}})).status;
+  const along = await fetch(app + "/api/v1/route-check", {method: "POST",
+    headers: {"Content-Type": "application/json"}, body: JSON.stringify({route})});
+  out.along = (await along.json()).numberMatched;
+  const attempt = async (url, init) => {
+    try { await fetch(url, init); return "read"; } catch (error) { return "refused"; }
+  };
+  out.report = await attempt(app + "/api/v1/reports", {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({client_id: clientId, kind: "checkpoint", device: "visitor",
+      location: {type: "Point", coordinates: [-66.9036, 10.4806]}})});
+  out.vote = await attempt(app + `/api/v1/incidents/${id}/votes`, {method: "POST",
+    headers: {"Content-Type": "text/plain"}, body: JSON.stringify({still_there: false, device: "visitor"})});
+  return out;
+}"""
+
+
+def test_another_sites_page_reads_the_public_incidents_but_its_writes_are_refused(
+    browser, live_server, attacker_site, caplog
+):
+    app = live_server.url
+    incident = IncidentFactory()
+    attacker_site["pages"]["/"] = NEWSROOM
+    caplog.set_level(logging.WARNING, logger="django.request")
+    route = {"type": "LineString", "coordinates": [[-66.95, 10.4806], [-66.85, 10.4806]]}
+    context = browser.new_context(service_workers="block")
+    try:
+        page = context.new_page()
+        page.goto(attacker_site["url"] + "/")
+        seen = page.evaluate(
+            NEWSROOM_READS, {"app": app, "id": incident.pk, "clientId": str(uuid.uuid4()), "route": route}
+        )
+    finally:
+        context.close()
+    assert seen["ids"] == [incident.pk] and seen["etag"]
+    assert seen["disposition"].startswith('attachment; filename="alcabala-incidents-')
+    assert seen["header"].startswith("id,lon,lat,kind,")
+    assert seen["again"] == 304 and seen["along"] == 1
+    # The JSON report never left the browser (its preflight got no permission); the text/plain vote was sent,
+    # refused by the server, and its answer hidden from the page.
+    assert seen["report"] == seen["vote"] == "refused"
+    assert Report.objects.count() == 0
+    incident.refresh_from_db()
+    assert incident.gone == 0
+    forbidden = [r.getMessage() for r in caplog.records if r.name == "django.request" and r.status_code == 403]
+    assert forbidden == [f"Forbidden: /api/v1/incidents/{incident.pk}/votes"]

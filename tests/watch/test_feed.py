@@ -143,7 +143,7 @@ def test_the_summary_names_independent_sources_and_flags_in_spanish(client, mode
     ("query", "code"),
     [
         ("?bbox=1,2,3", "invalid_bbox"),
-        ("?bbox=-66,10,-67,11", "invalid_bbox"),
+        ("?bbox=-67,11,-66,10", "invalid_bbox"),
         ("?bbox=a,b,c,d", "invalid_bbox"),
         ("?kind=tank", "invalid_kind"),
     ],

@@ -117,7 +117,7 @@ def test_another_consumers_webhook_is_not_found(loopback_allowed):
         ({"url": "ftp://example.org/hook"}, "url_not_allowed", "url"),
         ({"url": "not a url"}, "invalid", "url"),
         ({"url": "https://example.org/", "bbox": [1, 2, 3]}, "invalid", "bbox"),
-        ({"url": "https://example.org/", "bbox": [-66, 10, -67, 11]}, "invalid", "bbox"),
+        ({"url": "https://example.org/", "bbox": [-67, 11, -66, 10]}, "invalid", "bbox"),
         ({"url": "https://example.org/", "kinds": ["tank"]}, "invalid", "kinds.0"),
         ({"url": "https://example.org/", "events": ["exploded"]}, "invalid", "events.0"),
         ({"bbox": [-67.1, 10.3, -66.7, 10.6]}, "invalid", "url"),
