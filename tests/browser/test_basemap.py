@@ -6,21 +6,26 @@ GeoNames towns from the gazetteer) over the test deployment area, to zoom 8 only
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.gis.geos import Point
 from playwright.sync_api import expect
 
 from geo import basemap
 from geo.area import parse_area
 from geo.gazetteer import Gazetteer
+from tests.browser.conftest import PHONE, Network
+from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WATER, EARTH = (0x80, 0xDE, 0xEA), (0xE2, 0xDF, 0xDA)  # protomaps-leaflet's "light" flavour
 BORDER = "#adadad"
+OFFLINE_BYTES = 16_384 + 2_048  # the archive's header and directory, and a tile or two of the test archive
 # Every text and stroke colour drawn on a canvas, so the test can tell what the basemap painted.
 SPY = """
 window.__drawn = { texts: [], strokes: [] };
@@ -135,3 +140,61 @@ def test_the_report_pages_pin_map_draws_the_same_basemap_from_our_origin(basemap
     expect(page.locator("#map .leaflet-control-attribution")).to_contain_text("GeoNames")
     ours = urlparse(live_server.url).netloc
     assert {urlparse(url).netloc for url in page.requests if not url.startswith(("data:", "blob:"))} == {ours}
+
+
+CACHED_RANGES = """caches.open("alc-basemap").then(cache => cache.keys().then(keys => Promise.all(keys.map(key =>
+  cache.match(key).then(r => [new URL(key.url).searchParams.get("bytes"), Number(r.headers.get("X-Alc-Size"))])))))"""
+
+
+def test_offline_after_a_visit_the_map_draws_the_basemap_seen_with_its_last_incidents(
+    browser, live_server, archive, settings
+):
+    settings.BASEMAP_FILE = archive
+    settings.BASEMAP_MAX_ZOOM = 8
+    settings.BASEMAP_OFFLINE_BYTES = OFFLINE_BYTES
+    IncidentFactory(point=Point(-66.90, 10.50, srid=4326))
+    context = browser.new_context(**PHONE, locale="es-VE", base_url=live_server.url, service_workers="allow")
+    try:
+        page = context.new_page()
+        page.add_init_script(SPY)
+        ranges: list[tuple[str, str]] = []  # (phase, range) of every basemap read the page made
+        phase = ["whole"]
+        page.on(
+            "request",
+            lambda r: (
+                urlparse(r.url).path == "/basemap.pmtiles"
+                and r.headers.get("range")
+                and ranges.append((phase[0], r.headers["range"].removeprefix("bytes=")))
+            ),
+        )
+        page.goto("/")
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        page.reload()  # now under the worker: every read goes through it
+        expect(page.locator("#map")).to_have_attribute("data-live", "ok")
+        wait_until(page, lambda: colours(page)["earth"] > 1000)
+        # Pan and zoom to the coast by Caracas: what the phone last saw.
+        phase[0] = "coast"
+        page.evaluate("window.alcabalaMap.map.setView([10.55, -66.9], 11)")
+        wait_until(page, lambda: "Caracas" in drawn(page)["texts"])
+
+        # The worker keeps what fits, newest first, the header always: the whole area's tiles went first.
+        seen = {r for _, r in ranges}
+        coast = {r for p, r in ranges if p == "coast"}
+        wait_until(page, lambda: coast <= {r for r, _ in page.evaluate(CACHED_RANGES)})
+        wait_until(page, lambda: sum(size for _, size in page.evaluate(CACHED_RANGES)) <= OFFLINE_BYTES)
+        cached = dict(page.evaluate(CACHED_RANGES))
+        assert "0-16383" in cached and coast <= cached.keys()
+        assert sum(int(r.split("-")[1]) - int(r.split("-")[0]) + 1 for r in seen) > OFFLINE_BYTES
+        assert len(seen - cached.keys()) >= 2, cached
+
+        Network(context).set(offline=True)
+        page.reload()
+        expect(page.locator("#map")).to_have_attribute("data-live", "offline")
+        # The sea, the land and Caracas, from the phone's cache; the incident it last had, and how old it is.
+        wait_until(page, lambda: colours(page)["water"] > 1000 and colours(page)["earth"] > 1000)
+        wait_until(page, lambda: "Caracas" in drawn(page)["texts"])
+        expect(page.locator("#map")).to_have_attribute("data-shown", "1")
+        expect(page.locator("#live")).to_have_text(re.compile(r"^Sin conexión: .+ · Actualizado hace \d+ (s|min)$"))
+        assert not page.locator("#tiles-note").is_visible()
+    finally:
+        context.close()
