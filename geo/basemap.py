@@ -212,6 +212,13 @@ def _encode(layers: dict[str, list[dict]]) -> bytes:
     )
 
 
+def padded_bounds(area_extent: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """What a basemap of the area must cover: the map's panning limit, the area padded by PAD each side."""
+    west, south, east, north = area_extent
+    pad_x, pad_y = (east - west) * PAD, (north - south) * PAD
+    return max(west - pad_x, -180.0), max(south - pad_y, -85.0), min(east + pad_x, 180.0), min(north + pad_y, 85.0)
+
+
 def build(
     *,
     output: Path,
@@ -222,8 +229,7 @@ def build(
 ) -> dict:
     """Write the archive to `output` (through a temporary file, so a reader never sees half of it)."""
     west, south, east, north = area_extent
-    pad_x, pad_y = (east - west) * PAD, (north - south) * PAD
-    bounds = (max(west - pad_x, -180.0), max(south - pad_y, -85.0), min(east + pad_x, 180.0), min(north + pad_y, 85.0))
+    bounds = padded_bounds(area_extent)
     frame = box(*bounds)
     land, borders = natural_earth(source, frame)
     sea = frame.difference(land)

@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.gis.geos import Point
 from playwright.sync_api import expect
+from pmtiles.tile import zxy_to_tileid
 
 from geo import basemap
 from geo.area import parse_area
@@ -198,3 +199,100 @@ def test_offline_after_a_visit_the_map_draws_the_basemap_seen_with_its_last_inci
         assert not page.locator("#tiles-note").is_visible()
     finally:
         context.close()
+
+
+# --- an OpenStreetMap extract in the Protomaps schema, made here: a highway with its name, a town with names --------
+ROAD = [(-66.96, 10.49), (-66.84, 10.49)]  # lon, lat
+TOWN = (-66.90, 10.46)
+ROADS_BOUNDS = (-67.0, 10.4, -66.8, 10.6)
+ROADS_ZOOM = 14
+ROAD_WHITE = (0xFF, 0xFF, 0xFF)  # the "light" flavour's highway
+PIXELS_AT = """
+(points) => points.map(([lat, lon]) => {
+  const pt = window.alcabalaMap.map.latLngToContainerPoint([lat, lon]);
+  const frame = document.getElementById("map").getBoundingClientRect();
+  const x = frame.left + pt.x, y = frame.top + pt.y;
+  for (const canvas of document.querySelectorAll(".leaflet-tile-pane canvas")) {
+    const r = canvas.getBoundingClientRect();
+    if (x < r.left || x >= r.right || y < r.top || y >= r.bottom) continue;
+    const d = canvas.getContext("2d").getImageData(
+      Math.floor((x - r.left) * canvas.width / r.width), Math.floor((y - r.top) * canvas.height / r.height), 1, 1).data;
+    return [d[0], d[1], d[2]];
+  }
+  return null;
+})
+"""
+
+
+@pytest.fixture(scope="module")
+def roads_archive(tmp_path_factory) -> Path:
+    import shapely
+
+    layers = {
+        "earth": (shapely.box(*ROADS_BOUNDS), {"kind": "earth"}),
+        "roads": (
+            shapely.LineString(ROAD),
+            {"kind": "highway", "name": "Autopista de Prueba", "name:es": "Autopista de Prueba", "min_zoom": 5},
+        ),
+        "places": (
+            shapely.Point(TOWN),
+            {
+                "kind": "locality",
+                "name": "Testville",
+                "name:es": "Villa de Prueba",
+                "name:en": "Testville",
+                "population_rank": 12,
+                "min_zoom": 5,
+            },
+        ),
+    }
+    edge = (-basemap.BUFFER, -basemap.BUFFER, basemap.EXTENT + basemap.BUFFER, basemap.EXTENT + basemap.BUFFER)
+    tiles = []
+    for zoom in range(ROADS_ZOOM + 1):
+        for x, y in basemap.tiles_covering(ROADS_BOUNDS, zoom):
+            content = {}
+            for name, (geometry, properties) in layers.items():
+                part = shapely.clip_by_rect(basemap.to_tile(geometry, zoom, x, y), *edge)
+                if name == "places":
+                    part = basemap.to_tile(geometry, zoom, x, y)
+                    inside = 0 <= part.x < basemap.EXTENT and 0 <= part.y < basemap.EXTENT
+                    part = part if inside else shapely.Point()
+                if not part.is_empty:
+                    content[name] = [{"geometry": part, "properties": properties}]
+            tiles.append((zxy_to_tileid(zoom, x, y), basemap.encode_tile(content)))
+    path = tmp_path_factory.mktemp("osm") / "osm.pmtiles"
+    basemap.write_archive(
+        output=path,
+        tiles=tiles,
+        bounds=ROADS_BOUNDS,
+        center=TOWN,
+        layers=("earth", "roads", "places"),
+        attribution="© OpenStreetMap",
+    )
+    return path
+
+
+def test_an_openstreetmap_archive_draws_its_roads_and_labels_in_the_page_language(
+    basemap_page, roads_archive, settings
+):
+    settings.BASEMAP_FILE = roads_archive
+    settings.BASEMAP_MAX_ZOOM = ROADS_ZOOM
+    settings.BASEMAP_ATTRIBUTION = '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+    page = basemap_page
+    page.goto(f"/?z=14&lat={ROAD[0][1]}&lon={TOWN[0]}")
+    expect(page.locator("#map")).to_have_attribute("data-live", "ok")
+    wait_until(page, lambda: colours(page)["earth"] > 1000)
+    # Along the highway the canvas is the road's colour; a little north of it, the land's.
+    along = [(ROAD[0][1], lon) for lon in (-66.92, -66.915, -66.91, -66.89, -66.885, -66.88)]
+    wait_until(page, lambda: sum(p == list(ROAD_WHITE) for p in page.evaluate(PIXELS_AT, along)) >= 4)
+    north = page.evaluate(PIXELS_AT, [(ROAD[0][1] + 0.004, -66.91)])[0]
+    assert all(abs(a - b) < 4 for a, b in zip(north, EARTH, strict=True)), north
+    wait_until(page, lambda: "Autopista de Prueba" in drawn(page)["texts"])
+    wait_until(page, lambda: "Villa de Prueba" in drawn(page)["texts"])  # the page is in Spanish: name:es
+    assert "Testville" not in drawn(page)["texts"]
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
+
+    page.goto(f"/lang/en?next=/%3Fz%3D14%26lat%3D{ROAD[0][1]}%26lon%3D{TOWN[0]}")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    wait_until(page, lambda: "Testville" in drawn(page)["texts"])
+    assert "Villa de Prueba" not in drawn(page)["texts"]

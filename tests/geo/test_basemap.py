@@ -104,6 +104,24 @@ def test_the_command_builds_the_deployment_areas_archive_once(tmp_path, settings
     assert target.stat().st_mtime_ns == built
 
 
+def test_the_command_prints_the_extract_of_the_area_from_a_protomaps_build(tmp_path, settings):
+    from io import StringIO
+
+    settings.DEPLOYMENT_AREA = "-67.2,10.3,-66.6,10.7"
+    settings.BASEMAP_FILE = tmp_path / "basemap.pmtiles"
+    out = StringIO()
+    call_command("build_basemap", "--osm-command", stdout=out)
+    assert out.getvalue().split() == [
+        "pmtiles",
+        "extract",
+        "https://build.protomaps.com/YYYYMMDD.pmtiles",
+        str(tmp_path / "osm.pmtiles"),
+        "--bbox=-67.5,10.1,-66.3,10.9",  # the area and half its size each side: the map's panning limit
+        "--maxzoom=15",
+    ]
+    assert not settings.BASEMAP_FILE.exists()
+
+
 @pytest.fixture
 def served(archive, settings):
     settings.BASEMAP_FILE = archive
