@@ -155,7 +155,7 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(networkFirst(event, url.pathname));
   } else if (url.pathname === BASEMAP_PATH) {
     event.respondWith(basemapRange(event));
-  } else if (url.pathname === LIST_PATH && request.cache !== "no-store") {
+  } else if (url.pathname === LIST_PATH && url.searchParams.get("format") === "columns") {
     // The last list the map loaded, whatever its bbox: offline, the map shows the incidents it last had.
     event.respondWith(networkFirst(event, LIST_PATH));
   } else if (["/static/report/", "/static/lib/", "/static/leaflet/", "/static/map/"].some(function (prefix) {

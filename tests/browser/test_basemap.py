@@ -146,6 +146,9 @@ def test_the_report_pages_pin_map_draws_the_same_basemap_from_our_origin(basemap
 CACHED_RANGES = """caches.open("alc-basemap").then(cache => cache.keys().then(keys => Promise.all(keys.map(key =>
   cache.match(key).then(r => [new URL(key.url).searchParams.get("bytes"), Number(r.headers.get("X-Alc-Size"))])))))"""
 
+CACHED_KEYS = """caches.keys().then(names => Promise.all(names.map(name => caches.open(name).then(cache => cache.keys())
+  .then(requests => requests.map(r => new URL(r.url).pathname))))).then(lists => lists.flat())"""
+
 
 def test_offline_after_a_visit_the_map_draws_the_basemap_seen_with_its_last_incidents(
     browser, live_server, archive, settings
@@ -197,6 +200,12 @@ def test_offline_after_a_visit_the_map_draws_the_basemap_seen_with_its_last_inci
         expect(page.locator("#map")).to_have_attribute("data-shown", "1")
         expect(page.locator("#live")).to_have_text(re.compile(r"^Sin conexión: .+ · Actualizado hace \d+ (s|min)$"))
         assert not page.locator("#tiles-note").is_visible()
+
+        # The quick exit erases it: a seized phone no longer shows the area looked at.
+        page.get_by_role("link", name="Salida rápida").click()
+        expect(page.locator("h1")).to_have_text("Arepas de queso")
+        wait_until(page, lambda: page.evaluate(CACHED_RANGES) == [])
+        assert page.evaluate(CACHED_KEYS) == ["/exit"]
     finally:
         context.close()
 
