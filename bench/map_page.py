@@ -345,8 +345,9 @@ def record(
     marker = f"## Live map ({backend})"
     lines = [
         f"{marker}\n",
-        f"`bench/map_page.py{' --postgis …' if backend == 'PostGIS' else ''}`, headless Chromium at 390×844, tiles "
-        f"blocked, gunicorn with 2 workers on loopback, {time.strftime('%Y-%m-%d')}; {runs} runs each.\n",
+        f"`bench/map_page.py{' --postgis …' if backend == 'PostGIS' else ''}`, headless Chromium at 390×844, "
+        f"our basemap (no tile server), gunicorn with 2 workers on loopback, {time.strftime('%Y-%m-%d')}; "
+        f"{runs} runs each.\n",
         "| what | measured | budget |",
         "| --- | --- | --- |",
         "| requests to another host from `/`, `/report`, `/moderate/` (pages and service worker) | "
