@@ -131,7 +131,13 @@ def test_without_an_archive_the_map_says_the_background_is_missing(basemap_page,
     expect(basemap_page.locator("#tiles-note")).to_be_visible()
 
 
-def test_the_report_pages_pin_map_draws_the_same_basemap_from_our_origin(basemap_page, live_server):
+def test_the_report_pin_map_and_the_moderators_map_draw_the_same_basemap_from_our_origin(basemap_page, live_server):
+    import base64
+
+    import pyotp
+    from django.contrib.auth.models import Group, User
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     page = basemap_page
     page.goto("/report?lat=10.488&lon=-66.879")  # GeoNames' point for Caracas
     page.locator("#pick").click()
@@ -139,6 +145,19 @@ def test_the_report_pages_pin_map_draws_the_same_basemap_from_our_origin(basemap
     wait_until(page, lambda: colours(page)["earth"] > 1000)
     wait_until(page, lambda: "Caracas" in drawn(page)["texts"])
     expect(page.locator("#map .leaflet-control-attribution")).to_contain_text("GeoNames")
+
+    user = User.objects.create_user("mod", password="a long passphrase for tests")
+    user.groups.add(Group.objects.get_or_create(name="moderators")[0])
+    device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    IncidentFactory(point=Point(-66.90, 10.50, srid=4326))
+    page.goto("/moderate/login")
+    page.fill("#id_username", "mod")
+    page.fill("#id_password", "a long passphrase for tests")
+    page.fill("#id_otp_token", pyotp.TOTP(base64.b32encode(device.bin_key).decode()).now())
+    page.locator("#login-form button[type=submit]").click()
+    expect(page.locator("#map.leaflet-container")).to_be_visible()
+    wait_until(page, lambda: colours(page)["earth"] > 1000)
+    expect(page.locator("#map .leaflet-control-attribution")).to_contain_text("Natural Earth")
     ours = urlparse(live_server.url).netloc
     assert {urlparse(url).netloc for url in page.requests if not url.startswith(("data:", "blob:"))} == {ours}
 
