@@ -78,7 +78,8 @@ for n in range(total):
     rows.append(Incident(kind=kinds[n % 4], point=Point(lon, lat, srid=4326), place=f"Lugar {{n}}",
         status=Status.VERIFIED if verified else Status.UNVERIFIED, first_reported_at=now - timedelta(minutes=90),
         last_confirmed_at=now - timedelta(minutes=rng.randint(0, 60)), expires_at=now + timedelta(hours=6),
-        reporters=2 + n % 5, confidence=rng.random(), verified_at=now if verified else None,
+        reporters=2 + n % 5, sources=2 + n % 5, sources_confirming=2 + n % 5, confidence=rng.random(),
+        verified_at=now if verified else None,
         version=top - total + 1 + n))
 Incident.objects.bulk_create(rows, batch_size=2000)
 """

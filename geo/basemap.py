@@ -26,7 +26,7 @@ from pathlib import Path
 import mapbox_vector_tile
 import numpy as np
 import shapely
-from pmtiles.tile import Compression, TileType, zxy_to_tileid
+from pmtiles.tile import Compression, TileType, tileid_to_zxy, zxy_to_tileid
 from pmtiles.writer import Writer
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
@@ -162,7 +162,7 @@ def tiles_covering(bounds: tuple[float, float, float, float], zoom: int) -> Iter
             yield x, y
 
 
-def _to_tile(geometry: BaseGeometry, zoom: int, x: int, y: int) -> BaseGeometry:
+def to_tile(geometry: BaseGeometry, zoom: int, x: int, y: int) -> BaseGeometry:
     """Lon/lat to this tile's MVT units (Web Mercator, y down)."""
 
     def project(coords):
@@ -212,6 +212,13 @@ def _encode(layers: dict[str, list[dict]]) -> bytes:
     )
 
 
+def padded_bounds(area_extent: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """What a basemap of the area must cover: the map's panning limit, the area padded by PAD each side."""
+    west, south, east, north = area_extent
+    pad_x, pad_y = (east - west) * PAD, (north - south) * PAD
+    return max(west - pad_x, -180.0), max(south - pad_y, -85.0), min(east + pad_x, 180.0), min(north + pad_y, 85.0)
+
+
 def build(
     *,
     output: Path,
@@ -222,14 +229,11 @@ def build(
 ) -> dict:
     """Write the archive to `output` (through a temporary file, so a reader never sees half of it)."""
     west, south, east, north = area_extent
-    pad_x, pad_y = (east - west) * PAD, (north - south) * PAD
-    bounds = (max(west - pad_x, -180.0), max(south - pad_y, -85.0), min(east + pad_x, 180.0), min(north + pad_y, 85.0))
+    bounds = padded_bounds(area_extent)
     frame = box(*bounds)
     land, borders = natural_earth(source, frame)
     sea = frame.difference(land)
     towns = sorted(towns, key=lambda t: -t.population)
-    tmp = output.with_name(output.name + ".tmp")
-    output.parent.mkdir(parents=True, exist_ok=True)
     counts = {"tiles": 0, "bytes": 0}
     entries: list[tuple[int, bytes]] = []
     wanted = {zoom: set(tiles_covering(bounds, zoom)) for zoom in range(max_zoom + 1)}
@@ -248,11 +252,11 @@ def build(
                 ("boundaries", borders, {"kind": "country", "kind_detail": 2}),
             ):
                 simple = shapely.simplify(geometry, tolerance, preserve_topology=name != "boundaries")
-                layers[name] = _features(_to_tile(simple, zoom, x, y), properties)
+                layers[name] = _features(to_tile(simple, zoom, x, y), properties)
             west_t, south_t, east_t, north_t = _tile_box(zoom, x, y, 0).bounds
             layers["places"] = [
                 {
-                    "geometry": _to_tile(shapely.Point(t.lon, t.lat), zoom, x, y),
+                    "geometry": to_tile(shapely.Point(t.lon, t.lat), zoom, x, y),
                     "properties": {
                         "kind": "locality",
                         "name": t.name,
@@ -267,7 +271,7 @@ def build(
                 and south_t <= t.lat < north_t
             ]
             if any(layers.values()):
-                data = gzip.compress(_encode(layers), mtime=0)
+                data = encode_tile(layers)
                 entries.append((zxy_to_tileid(zoom, x, y), data))
                 counts["tiles"] += 1
                 counts["bytes"] += len(data)
@@ -278,35 +282,62 @@ def build(
                         tile(zoom + 1, cx, cy, land, sea, borders)
 
     tile(0, 0, 0, land, sea, borders)
-    entries.sort()
+    write_archive(output=output, tiles=entries, bounds=bounds, center=((west + east) / 2, (south + north) / 2))
+    counts["size"] = output.stat().st_size
+    return counts
+
+
+def write_archive(
+    *,
+    output: Path,
+    tiles: list[tuple[int, bytes]],
+    bounds: tuple[float, float, float, float],
+    center: tuple[float, float],
+    attribution: str = ATTRIBUTION,
+    layers: Iterable[str] = LAYERS,
+) -> None:
+    """Write (tile id, gzipped MVT) pairs as a PMTiles archive at `output`, through a temporary file so that a
+    reader never sees half of it. Also what the tests use to make archives of their own (roads, names)."""
+    tiles = sorted(tiles)
+    zooms = [_zoom_of(tile_id) for tile_id, _ in tiles] or [0]
+    tmp = output.with_name(output.name + ".tmp")
+    output.parent.mkdir(parents=True, exist_ok=True)
     with tmp.open("wb") as handle:
         writer = Writer(handle)
-        for tile_id, data in entries:
+        for tile_id, data in tiles:
             writer.write_tile(tile_id, data)
-        center_lon, center_lat = (west + east) / 2, (south + north) / 2
         writer.finalize(
             {
                 "tile_type": TileType.MVT,
                 "tile_compression": Compression.GZIP,
-                "min_zoom": 0,
-                "max_zoom": max_zoom,
+                "min_zoom": min(zooms),
+                "max_zoom": max(zooms),
                 "min_lon_e7": int(bounds[0] * 1e7),
                 "min_lat_e7": int(bounds[1] * 1e7),
                 "max_lon_e7": int(bounds[2] * 1e7),
                 "max_lat_e7": int(bounds[3] * 1e7),
                 "center_zoom": 5,
-                "center_lon_e7": int(center_lon * 1e7),
-                "center_lat_e7": int(center_lat * 1e7),
+                "center_lon_e7": int(center[0] * 1e7),
+                "center_lat_e7": int(center[1] * 1e7),
             },
             {
                 "name": "Alcabala basemap",
-                "attribution": ATTRIBUTION,
-                "vector_layers": [{"id": name, "minzoom": 0, "maxzoom": max_zoom, "fields": {}} for name in LAYERS],
+                "attribution": attribution,
+                "vector_layers": [
+                    {"id": name, "minzoom": min(zooms), "maxzoom": max(zooms), "fields": {}} for name in layers
+                ],
             },
         )
     tmp.replace(output)
-    counts["size"] = output.stat().st_size
-    return counts
+
+
+def _zoom_of(tile_id: int) -> int:
+    return tileid_to_zxy(tile_id)[0]
+
+
+def encode_tile(layers: dict[str, list[dict]]) -> bytes:
+    """Layers of {"geometry": shapely geometry in MVT units (y down), "properties": {...}} as a gzipped MVT."""
+    return gzip.compress(_encode(layers), mtime=0)
 
 
 def _population_rank(population: int) -> int:

@@ -305,7 +305,7 @@ def set_language(request: HttpRequest, code: str) -> HttpResponse:
 @lru_cache(maxsize=1)
 def _shell_digest() -> str:
     digest = hashlib.sha256()
-    for folder in ("report", "leaflet", "lib"):
+    for folder in ("report", "leaflet", "lib", "map"):
         for path in sorted((settings.BASE_DIR / "static" / folder).rglob("*")):
             if path.is_file():
                 digest.update(path.name.encode())
@@ -318,13 +318,14 @@ def _shell_digest() -> str:
 
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
-    """The service worker, served from the root so that its scope covers /report.
+    """The service worker, served from the root so that its scope covers /report and the map at /.
 
     Its cache is named after a digest of the files it keeps, so a deploy that changes any of them
     changes the worker's bytes: browsers install the new worker, which drops the old cache.
     """
     script = (settings.BASE_DIR / "static" / "report" / "sw.js").read_text()
     script = script.replace('"alc-shell-v1"', f'"alc-shell-{_shell_digest()}"')
+    script = script.replace("BASEMAP_BYTES = 4000000;", f"BASEMAP_BYTES = {settings.BASEMAP_OFFLINE_BYTES};")
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = "/"

@@ -297,6 +297,8 @@ BASEMAP_ATTRIBUTION = env_str(
     '<a href="https://www.naturalearthdata.com/">Natural Earth</a> · '
     '<a href="https://www.geonames.org/">GeoNames</a> (CC BY 4.0)',
 )
+# What the service worker keeps of the basemap for offline use, in bytes of the archive's ranges (oldest first out).
+BASEMAP_OFFLINE_BYTES = env_int("BASEMAP_OFFLINE_BYTES", 4_000_000, minimum=0)
 MAP_TILE_URL = env_url("MAP_TILE_URL", None, schemes=("https", "http")) or ""
 MAP_TILE_ATTRIBUTION = env_str(
     "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'

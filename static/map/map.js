@@ -63,7 +63,8 @@ if (box.dataset.tiles) {
   // The default: our own vector basemap, one PMTiles archive read with range requests from this origin.
   const { basemap: url, basemapZoom: maxZoom, basemapAttribution: attribution } = box.dataset;
   vectorBasemap({ url, maxZoom, attribution }).addTo(map);
-  fetch(box.dataset.basemap, { method: "HEAD" }).then((r) => noTiles(!r.ok), () => noTiles(true));
+  // Only an answer says the archive is missing: offline, the service worker has the ranges seen before.
+  fetch(box.dataset.basemap, { method: "HEAD" }).then((r) => noTiles(!r.ok), () => {});
 }
 L.control.zoom({ position: "bottomright" }).addTo(map);
 const lat = Number(query.get("lat"));
@@ -487,17 +488,21 @@ function clip(b) {
   );
 }
 
+/** The list's pages, and when the oldest of them was fetched: now, or offline when the service worker stored it. */
 async function fetchList(url) {
   const bodies = [];
+  let stored = Infinity;
   while (url) {
     // A plain GET, so that the first one is the request the HTML preloaded.
     const response = await fetch(url);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const body = await response.json();
+    if (response.headers.has("X-Alc-Stored")) stored = Math.min(stored, Number(response.headers.get("X-Alc-Stored")));
     bodies.push(body);
     const next = (body.links || []).find((link) => link.rel === "next");
     url = next ? next.href : null;
   }
+  bodies.stored = Number.isFinite(stored) ? stored : 0;
   return bodies;
 }
 
@@ -519,7 +524,7 @@ async function ensureLoaded() {
     bodies.forEach(putColumns);
     loaded = whole ? area : want;
     complete = whole;
-    markFresh(started);
+    markFresh(bodies.stored || started);
     rebuild();
   } catch {
     if (mine === generation) setLive(false);
@@ -537,18 +542,21 @@ function markFresh(at) {
   setLive(true);
 }
 
+function age() {
+  const seconds = Math.max(0, Math.round((Date.now() - lastFresh) / 1000));
+  return seconds < 120 ? fmt(T.updated, { n: seconds }) : fmt(T.updatedMin, { n: Math.round(seconds / 60) });
+}
+
 function setLive(ok) {
   if (!navigator.onLine) {
-    live.textContent = T.offline;
+    live.textContent = lastFresh ? `${T.offline} · ${age()}` : T.offline;
     live.classList.add("offline");
     box.dataset.live = "offline";
     return;
   }
   live.classList.toggle("offline", !ok);
   box.dataset.live = ok ? "ok" : "failed";
-  if (!ok) { live.textContent = T.failed; return; }
-  const seconds = Math.max(0, Math.round((Date.now() - lastFresh) / 1000));
-  live.textContent = seconds < 120 ? fmt(T.updated, { n: seconds }) : fmt(T.updatedMin, { n: Math.round(seconds / 60) });
+  live.textContent = ok ? age() : T.failed;
 }
 
 function apply(features, tombstones) {
@@ -608,7 +616,7 @@ window.addEventListener("focus", poll);
 window.addEventListener("online", () => { setLive(true); poll(); });
 window.addEventListener("offline", () => setLive(false));
 document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") poll(); });
-setInterval(() => { if (lastFresh && box.dataset.live === "ok") setLive(true); }, 1000);
+setInterval(() => { if (lastFresh && box.dataset.live !== "failed") setLive(true); }, 1000);
 
 // --- filters and tools ---------------------------------------------------------------------------------------------
 const reportHere = document.getElementById("report-here");
@@ -701,3 +709,5 @@ window.alcabalaMap = Object.freeze({ map, store, open: openIncident, poll, hits:
 
 writeUrl();
 ensureLoaded().then(() => { timer = setTimeout(poll, POLL_MS); });
+// The worker (static/report/sw.js) keeps this page, the last incidents and the basemap seen, for offline use.
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});

@@ -55,3 +55,22 @@ def page(phone, alerts):
     page = phone.new_page()
     page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
     return page
+
+
+class Network:
+    """Offline for the page and for its service worker (context.set_offline alone misses the worker)."""
+
+    def __init__(self, context):
+        self.context = context
+
+    @staticmethod
+    def _cut(route):
+        route.abort("internetdisconnected")
+
+    def set(self, *, offline: bool) -> None:
+        # Route handlers run in this process: none may stay installed while the test sleeps, or requests hang.
+        if offline:
+            self.context.route("**/*", self._cut)
+        else:
+            self.context.unroute("**/*", self._cut)
+        self.context.set_offline(offline)

@@ -7,29 +7,10 @@ from playwright.sync_api import expect
 
 from incidents.keys import device_key
 from incidents.models import Report
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, Network
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Network:
-    """Offline for the page and for its service worker (context.set_offline alone misses the worker)."""
-
-    def __init__(self, context):
-        self.context = context
-
-    @staticmethod
-    def _cut(route):
-        route.abort("internetdisconnected")
-
-    def set(self, *, offline: bool) -> None:
-        # Route handlers run in this process: none may stay installed while the test sleeps, or requests hang.
-        if offline:
-            self.context.route("**/*", self._cut)
-        else:
-            self.context.unroute("**/*", self._cut)
-        self.context.set_offline(offline)
 
 
 def test_reports_made_offline_wait_on_the_phone_survive_a_reload_and_are_sent_once_online(browser, live_server):

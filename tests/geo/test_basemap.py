@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import translation
 from pmtiles.reader import MmapSource, Reader, all_tiles
+from shapely.geometry import box
 
 from geo import basemap
 
@@ -104,6 +105,46 @@ def test_the_command_builds_the_deployment_areas_archive_once(tmp_path, settings
     assert {"Caracas", "Petare"} <= names
     call_command("build_basemap", "--if-missing")
     assert target.stat().st_mtime_ns == built
+
+
+def test_the_command_prints_the_extract_of_the_area_from_a_protomaps_build(tmp_path, settings):
+    from io import StringIO
+
+    settings.DEPLOYMENT_AREA = "-67.2,10.3,-66.6,10.7"
+    settings.BASEMAP_FILE = tmp_path / "basemap.pmtiles"
+    out = StringIO()
+    call_command("build_basemap", "--osm-command", stdout=out)
+    assert out.getvalue().split() == [
+        "pmtiles",
+        "extract",
+        "https://build.protomaps.com/YYYYMMDD.pmtiles",
+        str(tmp_path / "osm.pmtiles"),
+        "--bbox=-67.5,10.1,-66.3,10.9",  # the area and half its size each side: the map's panning limit
+        "--maxzoom=15",
+    ]
+    assert not settings.BASEMAP_FILE.exists()
+
+
+def test_an_openstreetmap_archive_without_its_credit_is_flagged_at_start(tmp_path, settings):
+    from django.core.checks import run_checks
+
+    path = tmp_path / "osm.pmtiles"
+    tile = basemap.encode_tile({"earth": [{"geometry": basemap.to_tile(box(*AREA), 0, 0, 0), "properties": {}}]})
+    basemap.write_archive(
+        output=path, tiles=[(0, tile)], bounds=AREA, center=CARACAS, attribution="© OpenStreetMap contributors"
+    )
+    settings.BASEMAP_FILE = path
+    settings.BASEMAP_ATTRIBUTION = basemap.ATTRIBUTION  # Natural Earth and GeoNames only
+
+    def ours():
+        return [w.id for w in run_checks() if w.id.startswith("geo.")]
+
+    assert ours() == ["geo.W001"]
+    settings.BASEMAP_ATTRIBUTION = '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+    assert ours() == []
+    settings.BASEMAP_FILE = tmp_path / "missing.pmtiles"
+    settings.BASEMAP_ATTRIBUTION = basemap.ATTRIBUTION
+    assert ours() == []
 
 
 @pytest.fixture

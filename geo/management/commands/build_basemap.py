@@ -15,6 +15,8 @@ from geo import basemap
 from geo.area import deployment_area
 from geo.gazetteer import Gazetteer
 
+OSM_MAX_ZOOM = 15  # Protomaps builds' highest zoom
+
 
 class Command(BaseCommand):
     help = "Build the embedded basemap (Natural Earth and GeoNames) of the deployment area as a PMTiles archive."
@@ -22,9 +24,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--output", type=Path, help="where to write it (default: BASEMAP_FILE)")
         parser.add_argument("--if-missing", action="store_true", help="do nothing when the file exists")
+        parser.add_argument(
+            "--osm-command",
+            action="store_true",
+            help="build nothing; print the `pmtiles extract` command that cuts this area out of a Protomaps build",
+        )
 
-    def handle(self, *args, output: Path | None = None, if_missing: bool = False, **options):
+    def handle(self, *args, output: Path | None = None, if_missing: bool = False, osm_command: bool = False, **options):
         target = output or Path(settings.BASEMAP_FILE)
+        if osm_command:
+            bbox = ",".join(f"{v:.4f}".rstrip("0").rstrip(".") for v in basemap.padded_bounds(deployment_area().extent))
+            self.stdout.write(
+                f"pmtiles extract https://build.protomaps.com/YYYYMMDD.pmtiles {target.parent / 'osm.pmtiles'} "
+                f"--bbox={bbox} --maxzoom={OSM_MAX_ZOOM}"
+            )
+            return
         if if_missing and target.exists():
             return
         source = Path(settings.BASEMAP_SOURCE)
