@@ -477,7 +477,8 @@ def report_correct(
         }
         observed_at = observed_at or report.observed_at
         after = {**before, "kind": kind, "point": _point_dict(point), "observed_at": observed_at.isoformat()}
-        if report.incident_id is not None and kind == report.kind and point.equals_exact(report.point, 1e-9):
+        same_place = report.point is not None and point.equals_exact(report.point, 1e-9)
+        if report.incident_id is not None and kind == report.kind and same_place:
             Report.objects.filter(pk=report.pk).update(observed_at=observed_at)
             incident = _locked(report.incident_id)
             _recount(incident)
