@@ -236,6 +236,8 @@ def message_receive(*, message: Message, now: datetime | None = None) -> Reply:
         if order is not None:
             return _vote(order=order, token=token, source=source, now=now)
         waiting = _pending_get(token)
+        if message.message_id and waiting.get("completed_by") == message.message_id:
+            return Reply(waiting.get("reply", ""))  # a gateway's retry of the message that completed a report
         if waiting.get("report"):
             reply = _complete(message=message, understood=understood, waiting=waiting, token=token, source=source)
             if reply is not None:
@@ -327,11 +329,13 @@ def _complete(*, message: Message, understood: Understood, waiting: dict, token:
         return None
     if not found:
         return Reply(_place_not_found_reply(place_text), report.pk)
-    _pending_clear(token)
     minutes = int((report.received_at - report.observed_at).total_seconds() // 60) or None
     report = _placed_now(report)
     label = f"{point.y:.5f}, {point.x:.5f}" if point is not None else place_text
-    return Reply(_understood_reply(report.kind, label, minutes) + _incident_line(report), report.pk)
+    reply = Reply(_understood_reply(report.kind, label, minutes) + _incident_line(report), report.pk)
+    # Nothing waits any more; a retry of this very message gets the same answer, not a report of its own.
+    _pending_set(token, {"completed_by": message.message_id, "reply": reply.text} if message.message_id else {})
+    return reply
 
 
 def _tidy_place(text: str) -> str:
