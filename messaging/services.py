@@ -298,11 +298,11 @@ def _complete(*, message: Message, understood: Understood, waiting: dict, token:
     if understood.kind is not None and understood.kind != waiting.get("kind"):
         return None
     lat_lon = message.lat_lon or understood.lat_lon
-    place_text = (
-        understood.place_text
-        if understood.kind is not None
-        else understood.place_text or ("" if is_noise(message.text) else _tidy_place(message.text))
-    )
+    if lat_lon is None and is_noise(message.text):
+        return None  # "ok, gracias": no place, and no report of its own either
+    # With no kind of its own, the whole message is the place ("la bomba de Tazón").
+    place_text = understood.place_text if understood.kind is not None else understood.place_text or message.text
+    place_text = _tidy_place(place_text)
     if lat_lon is None and not place_text:
         return None
     report_id = waiting["report"]

@@ -280,6 +280,8 @@ def test_a_telegram_location_completes_the_report_that_asked_where():
 def test_a_place_not_found_is_kept_and_asked_again_and_another_sender_completes_nothing():
     client = Client()
     smssync(client, "alcabala", message_id="1")
+    thanks = smssync(client, "ok gracias", message_id="1b")  # no place: the help, and the report waits on
+    assert "SIGUE N" in thanks.json()["payload"]["messages"][0]["message"]
     again = smssync(client, "en la bomba vieja de Xyzzy", message_id="2")
     assert "No encontramos" in again.json()["payload"]["messages"][0]["message"]
     report = Report.objects.get()
