@@ -334,7 +334,10 @@ def _complete(*, message: Message, understood: Understood, waiting: dict, token:
     label = f"{point.y:.5f}, {point.x:.5f}" if point is not None else place_text
     reply = Reply(_understood_reply(report.kind, label, minutes) + _incident_line(report), report.pk)
     # Nothing waits any more; a retry of this very message gets the same answer, not a report of its own.
-    _pending_set(token, {"completed_by": message.message_id, "reply": reply.text} if message.message_id else {})
+    if message.message_id:
+        _pending_set(token, {"completed_by": message.message_id, "reply": reply.text})
+    else:
+        _pending_clear(token)
     return reply
 
 
