@@ -32,6 +32,7 @@ class ReportState(models.TextChoices):
     PROCESSED = "processed", _("Processed")
     UNLOCATABLE = "unlocatable", _("Unlocatable")
     SPAM = "spam", _("Spam")
+    WITHDRAWN = "withdrawn", _("Withdrawn by its reporter")
 
 
 class Status(models.TextChoices):

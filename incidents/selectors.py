@@ -9,6 +9,7 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from incidents.keys import device_key
 from incidents.models import Incident, Report
 from incidents.public.extent import Extent, public_extent
 from incidents.public.filters import step_start, within_bbox
@@ -58,3 +59,16 @@ def incident_public(*, incident_id: int) -> Incident | None:
 
 def report_status(*, report_id) -> Report | None:
     return Report.objects.filter(pk=report_id).only("id", "state", "incident_id").first()
+
+
+def report_latest_of(*, device: str, since: datetime | None = None) -> Report | None:
+    """The latest report sent with the device token `device` (received after `since`), not withdrawn nor
+    spam: what a sender's "cancel" or number-less "still there" is about."""
+    reports = Report.objects.filter(reporter_key=device_key(device)).exclude(state__in=["withdrawn", "spam"])
+    if since is not None:
+        reports = reports.filter(received_at__gte=since)
+    return reports.order_by("-received_at").first()
+
+
+def report_get(*, report_id) -> Report | None:
+    return Report.objects.filter(pk=report_id).first()

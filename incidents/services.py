@@ -13,7 +13,7 @@ from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -562,6 +562,101 @@ def _incident_join(*, incident: Incident, report: Report, source: str | None, no
         incident_change_record(incident=incident, now=now, unseen=True, audit=audit)
     else:
         incident_change_record(incident=incident, now=now, audit=audit)
+
+
+def incident_recount(incident: Incident) -> None:
+    """Distinct reporters, the time span of its reports, its votes and its sources, from what the incident
+    holds now (after a merge, a split, a report withdrawn or moved). Not saved: the caller records it."""
+    reports = Report.objects.filter(incident=incident)
+    span = reports.aggregate(
+        keyed=Count("reporter_key", distinct=True),
+        unkeyed=Count("id", filter=Q(reporter_key__isnull=True)),
+        first=Min("observed_at"),
+    )
+    incident.reporters = span["keyed"] + span["unkeyed"]
+    if span["first"] is not None:
+        incident.first_reported_at = span["first"]
+    incident.still_there = incident.votes.filter(still_there=True).count()
+    incident.gone = incident.votes.filter(still_there=False).count()
+    incident_sources_recount(incident)
+
+
+def report_detach(*, report: Report, now: datetime, action: str, actor: Any = None, reason: str = "") -> None:
+    """Take `report` (locked by the caller, inside its transaction) out of its incident, and recount it.
+
+    An unverified incident left with no report at all ends as rejected: nobody reports it any more. A
+    verified one stays (a person vouched for it), as does one with other reports. The report's source
+    cannot be told from the others' (architecture §8.6): `incident_sources_recount` holds the sources to
+    the reporters left."""
+    if report.incident_id is None:
+        return
+    incident = Incident.objects.select_for_update().get(pk=report.incident_id)
+    Report.objects.filter(pk=report.pk).update(incident=None)
+    report.incident = None
+    before = {"status": incident.status, "reporters": incident.reporters}
+    incident_recount(incident)
+    after: dict[str, Any] = {"reporters": incident.reporters, "report": str(report.pk)}
+    if incident.reporters == 0 and status_of(incident, now) == Status.UNVERIFIED:
+        check_transition(incident.status, Status.REJECTED)
+        incident.status = Status.REJECTED
+        after["status"] = incident.status
+    incident_change_record(
+        incident=incident, now=now, audit=Audit(action=action, before=before, after=after, actor=actor, reason=reason)
+    )
+
+
+def report_withdraw(*, report_id: uuid.UUID | str, now: datetime | None = None) -> Report | None:
+    """Withdraw a report at its reporter's request: it leaves its incident (`report_detach`), is never
+    processed, and is kept as `withdrawn` (purged like any report without an incident). None if there is
+    no such report or it was withdrawn already."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        report = Report.objects.select_for_update().filter(pk=report_id).first()
+        if report is None or report.state in (ReportState.WITHDRAWN, ReportState.SPAM):
+            return None
+        report_detach(report=report, now=now, action="withdraw", reason="withdrawn by its reporter")
+        Report.objects.filter(pk=report.pk).update(state=ReportState.WITHDRAWN, processed_at=now)
+        report.state, report.processed_at = ReportState.WITHDRAWN, now
+    abuse.report_source_forget(report_id=report.pk)
+    return report
+
+
+def report_locate(
+    *,
+    report_id: uuid.UUID | str,
+    point: Point | None = None,
+    place_text: str = "",
+    description: str = "",
+    source: str | None = None,
+    ready: bool = True,
+) -> Report | None:
+    """Give a report kept without a place (`unlocatable`, in no incident) the place its reporter sent
+    afterwards: a point, or a place name for the worker to geocode, then process it as any report, with
+    `source` counted as `report_submit` counts it. `description`, when given, replaces the report's (the
+    text of both messages). Not `ready` (a name nobody can place yet): only the texts are kept, for the
+    next try or a moderator. None if the report is gone or no longer waits for a place (a moderator placed
+    it, or it was withdrawn); DomainError for a point outside the area."""
+    place_text = (place_text or "").strip()[:MAX_PLACE_TEXT]
+    if point is not None:
+        point = Point(point.x, point.y, srid=4326)
+        _check_point(point, "location")
+    elif not place_text:
+        raise DomainError("no_location", _("Give a location or type the name of the place."), field="location")
+    changes: dict[str, Any] = {"state": ReportState.RECEIVED, "processed_at": None, "point": point} if ready else {}
+    if place_text:
+        changes["place_text"] = place_text
+    if description:
+        changes["description"] = description.strip()[:MAX_DESCRIPTION]
+    claimed = Report.objects.filter(pk=report_id, state=ReportState.UNLOCATABLE, incident__isnull=True).update(
+        **changes
+    )
+    if not claimed:
+        return None
+    if not ready:
+        return Report.objects.filter(pk=report_id).first()
+    abuse.report_source_remember(report_id=report_id, source=source)
+    transaction.on_commit(lambda: enqueue_process_report(report_id))
+    return Report.objects.filter(pk=report_id).first()
 
 
 def report_requeue_waiting(*, older_than_s: int, now: datetime | None = None, limit: int = 1000) -> int:

@@ -4,7 +4,8 @@ Pure: no database, no network, no settings. `understand(text)` says what kind of
 words people use, tolerant of missing accents and common misspellings), where (coordinates in the text, a
 map link, or the words that name a place, for the geocoder to locate later), when ("hace 20 min", "20
 minutes ago"), which language it is in, and keeps the rest as the description. `command(text)` recognises
-the short commands (help, "still there" / "gone" for an incident number). What this cannot understand is
+the short commands (help, "still there" / "gone" for an incident number, cancel) and `is_noise(text)` a
+message of greetings alone. What this cannot understand is
 None, never a guess: the caller keeps the message for moderators and asks the sender.
 """
 
@@ -168,7 +169,8 @@ _PLACE_CUES = (
 _ENGLISH = {
     "the", "near", "at", "ago", "minutes", "minute", "hour", "hours", "checkpoint", "roadblock", "shooting",
     "help", "still", "gone", "police", "soldiers", "is", "there", "on", "in", "road", "armed", "men", "shots",
-    "blocked", "closed", "highway", "right", "now", "of", "and", "masked", "gunmen", "checking",
+    "blocked", "closed", "highway", "right", "now", "of", "and", "masked", "gunmen", "checking", "cancel",
+    "delete", "undo", "hello", "hi", "thanks",
 }  # fmt: skip
 _SPANISH = {
     "en", "de", "la", "el", "hace", "hay", "una", "un", "por", "los", "las", "ayuda", "sigue", "ya", "con", "y",
@@ -188,8 +190,8 @@ class Understood:
 
 @dataclass(frozen=True)
 class Command:
-    name: str  # "help", "still", "gone"
-    incident_id: int | None = None
+    name: str  # "help", "still", "gone", "cancel"
+    incident_id: int | None = None  # for still and gone; None: the incident of the sender's last report
 
 
 def strip_accents(text: str) -> str:
@@ -387,18 +389,39 @@ def understand(text: str) -> Understood:
 
 _VOTE = re.compile(
     r"^\s*(sigue|sigue ahi|sigue alli|still(?: there)?|ya no(?: esta)?|gone|se fue|no esta)"
-    r"\s*(?:#|n[°o.]?\s*)?(\d{1,10})\s*$"
+    r"(?:\s*(?:#|n[°o.]?\s*)?(\d{1,10}))?\s*$"
 )
+_CANCEL = {"borrar", "borra", "cancelar", "cancela", "anular", "cancel", "delete", "undo", "/borrar", "/cancel"}
+_HELP = {"ayuda", "help", "info", "?", "menu", "start", "/start", "/help", "/ayuda"}
+# What people send to see whether anyone answers, or to be polite: alone, such a message is no report.
+_GREETINGS = {
+    "hola", "ola", "buenas", "buenos", "buen", "dia", "dias", "tardes", "noches", "saludos", "epa", "epale",
+    "hello", "hi", "hey", "good", "morning", "afternoon", "evening", "gracias", "thanks", "thank", "you", "ok",
+    "okay", "oki", "vale", "listo", "si", "no", "yes", "chao", "bye", "test", "prueba", "probando", "alo",
+}  # fmt: skip
 
 
 def command(text: str) -> Command | None:
-    """A short command (AYUDA/HELP, SIGUE N / YA NO N, STILL N / GONE N), or None for a report."""
+    """A short command, or None for a report: AYUDA/HELP; SIGUE N / YA NO N / STILL N / GONE N, or the same
+    without a number for the incident of one's own last report; BORRAR/CANCELAR/CANCEL to withdraw it."""
     folded = strip_accents((text or "").lower()).strip(" \t\n.!¡?¿")
-    if folded in {"ayuda", "help", "info", "?", "menu", "start", "/start", "/help", "/ayuda"}:
+    if folded in _HELP or (text or "").strip() == "?":
         return Command("help")
+    if folded in _CANCEL:
+        return Command("cancel")
     match = _VOTE.match(folded)
     if match is None:
         return None
     word, number = match.groups()
     still = word.startswith(("sigue", "still"))
-    return Command("still" if still else "gone", int(number))
+    return Command("still" if still else "gone", int(number) if number else None)
+
+
+def is_noise(text: str) -> bool:
+    """Whether a message says nothing a report could be made of: empty, only punctuation or emoji, or only
+    greetings and courtesies ("hola", "buenas noches", "ok gracias"). A single other word, a digit or a
+    link is content, and is kept: nothing sent is lost."""
+    if re.search(r"\d|https?://|www\.|geo:", text or "", re.I):
+        return False
+    words = re.findall(r"[^\W\d_]+", strip_accents((text or "").lower()))
+    return all(word in _GREETINGS for word in words)

@@ -11,6 +11,7 @@ from leaflet.admin import LeafletAdminWidget
 from leaflet.forms.widgets import LeafletWidget
 
 from geo.geocoding import parse_coordinates
+from incidents.models import Kind
 
 
 class LoginForm(forms.Form):
@@ -110,3 +111,25 @@ class PointForm(forms.Form):
             raise forms.ValidationError(_("Put the point on the map or type its coordinates."))
         data["location"] = point
         return data
+
+
+class CorrectionForm(PointForm):
+    """What a moderator corrects of a report: its kind, its place (kept when left empty), when it was seen."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices)
+    observed_at = forms.DateTimeField(
+        label=_("Seen at (leave as it is to keep)"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    field_order = ["kind", "point", "coordinates", "observed_at", "reason"]
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if self.cleaned_data.get("coordinates"):
+                raise
+            self.cleaned_data["location"] = None  # no new point: the report keeps its own
+            return self.cleaned_data

@@ -16,8 +16,9 @@ from django.contrib.gis.geos import Polygon
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from incidents.models import ACTIVE_STATUSES, Incident, ModerationEvent, Report, ReportState, Status
+from incidents.models import ACTIVE_STATUSES, Channel, Incident, Kind, ModerationEvent, Report, ReportState, Status
 from incidents.public.status import live_q, status_of, status_q
+from messaging.understand import understand
 
 QUEUE_LIMIT = 100
 
@@ -186,3 +187,27 @@ def report_for_moderation(*, report_id: Any) -> Report | None:
 def effective_status(incident: Incident, now: datetime | None = None) -> str:
     """The status everyone reads (incidents/public/status.py), for the moderation pages."""
     return status_of(incident, now or timezone.now())
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What the message intake understood of a text message's original text, beside what the report holds."""
+
+    kind: str | None
+    place: str
+    minutes_ago: int | None
+
+    @property
+    def kind_label(self) -> str:
+        return str(Kind(self.kind).label) if self.kind else ""
+
+
+def report_understood(report: Report) -> Understood | None:
+    """For a report that came as a text message: what `messaging.understand` reads in its text (the text is
+    kept whole as the description), so that a moderator sees an unknown kind as unknown rather than as the
+    placeholder it was kept under. None for other channels, or once the text is purged."""
+    if report.channel not in (Channel.SMS, Channel.TELEGRAM) or not report.description:
+        return None
+    found = understand(report.description)
+    place = f"{found.lat_lon[0]:.5f}, {found.lat_lon[1]:.5f}" if found.lat_lon else found.place_text
+    return Understood(kind=found.kind, place=place, minutes_ago=found.minutes_ago)

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -95,20 +95,7 @@ def _checked_point(point: Point) -> Point:
 
 
 def _recount(incident: Incident) -> None:
-    """Distinct reporters and the time span of the reports an incident holds now (after a merge or split)."""
-    reports = Report.objects.filter(incident=incident)
-    span = reports.aggregate(
-        keyed=Count("reporter_key", distinct=True),
-        unkeyed=Count("id", filter=Q(reporter_key__isnull=True)),
-        first=Min("observed_at"),
-        last=Max("observed_at"),
-    )
-    incident.reporters = span["keyed"] + span["unkeyed"]
-    if span["first"] is not None:
-        incident.first_reported_at = span["first"]
-    incident.still_there = incident.votes.filter(still_there=True).count()
-    incident.gone = incident.votes.filter(still_there=False).count()
-    incident_services.incident_sources_recount(incident)
+    incident_services.incident_recount(incident)
 
 
 def _snapshot(incident: Incident) -> dict[str, Any]:
@@ -445,6 +432,83 @@ def report_place(*, report_id: uuid.UUID | str, moderator: Any, point: Point, no
         now=now,
     )
     return report
+
+
+def report_correct(
+    *,
+    report_id: uuid.UUID | str,
+    moderator: Any,
+    kind: str,
+    point: Point | None = None,
+    observed_at: datetime | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Report:
+    """Correct what was understood of a report (its kind, its place, when it was seen) and process it again,
+    so that it joins the incident it belongs to (`report_process`), audited on both incidents.
+
+    The report leaves its incident first (`report_detach`: an unverified incident left without reports is
+    rejected); with its kind and point unchanged it stays and only the time is corrected. A report without
+    a point needs one. Withdrawn and spam reports are not corrected. Its source was spent when it was first
+    processed (architecture §8.6): the corrected report counts as a reporter, not as a new source."""
+    _require_moderator(moderator)
+    reason = _reason(reason, required=False)
+    if kind not in incidents_conf.KINDS:
+        raise DomainError("unknown_kind", _("Choose a kind from the list."), field="kind")
+    if point is not None:
+        point = _checked_point(point)
+    now = now or timezone.now()
+    if observed_at is not None and observed_at > now:
+        raise DomainError("in_future", _("The time seen cannot be in the future."), field="observed_at")
+    with transaction.atomic():
+        report = Report.objects.select_for_update().filter(pk=report_id).first()
+        if report is None:
+            raise DomainError("not_found", _("There is no such report."), status_code=404)
+        if report.state in (ReportState.SPAM, ReportState.WITHDRAWN):
+            raise DomainError("not_correctable", _("A withdrawn or spam report cannot be corrected."), status_code=409)
+        point = point or report.point
+        if point is None:
+            raise DomainError("no_location", _("Put the point on the map or type its coordinates."), field="point")
+        before = {
+            "report": str(report.pk),
+            "kind": report.kind,
+            "point": _point_dict(report.point),
+            "observed_at": report.observed_at.isoformat(),
+            "incident": report.incident_id,
+        }
+        observed_at = observed_at or report.observed_at
+        after = {**before, "kind": kind, "point": _point_dict(point), "observed_at": observed_at.isoformat()}
+        same_place = report.point is not None and point.equals_exact(report.point, 1e-9)
+        if report.incident_id is not None and kind == report.kind and same_place:
+            Report.objects.filter(pk=report.pk).update(observed_at=observed_at)
+            incident = _locked(report.incident_id)
+            _recount(incident)
+            incident_services.incident_change_record(
+                incident=incident,
+                now=now,
+                audit=Audit(action="correct", before=before, after=after, actor=moderator, reason=reason),
+            )
+            report.refresh_from_db()
+            return report
+        incident_services.report_detach(report=report, now=now, action="correct_out", actor=moderator, reason=reason)
+        Report.objects.filter(pk=report.pk).update(
+            kind=kind, point=point, observed_at=observed_at, state=ReportState.RECEIVED, processed_at=None
+        )
+    # Outside the transaction: naming a new incident may ask the geocoder.
+    processed = incident_services.report_process(report_id=report_id, now=now)
+    if processed is None or processed.incident is None:  # pragma: no cover - a located report is always placed
+        raise DomainError("not_found", _("There is no such report."), status_code=404)
+    after["incident"] = processed.incident_id
+    incident_services.incident_audit_record(
+        incident=processed.incident,
+        action="correct",
+        before=before,
+        after=after,
+        actor=moderator,
+        reason=reason,
+        now=now,
+    )
+    return processed
 
 
 # --- retention -----------------------------------------------------------------------------------

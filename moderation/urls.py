@@ -25,4 +25,5 @@ urlpatterns = [
     path("reports/<uuid:report_id>/photo", views.photo_view, name="photo"),
     path("reports/<uuid:report_id>/place", views.place_view, name="place"),
     path("reports/<uuid:report_id>/split", views.split_view, name="split"),
+    path("reports/<uuid:report_id>/correct", views.correct_view, name="correct"),
 ]

@@ -28,7 +28,7 @@ from incidents import conf as incidents_conf
 from incidents.errors import DomainError
 from incidents.models import Kind, Status
 from moderation import accounts, conf, selectors, services, throttle
-from moderation.forms import EnrolForm, IssueTokenForm, LoginForm, PointForm, TokenForm
+from moderation.forms import CorrectionForm, EnrolForm, IssueTokenForm, LoginForm, PointForm, TokenForm
 from moderation.models import ModeratorToken
 
 ViewFunc = Callable[..., HttpResponseBase]
@@ -303,6 +303,13 @@ def _incident_point(incident) -> dict:
     return {"lat": incident.point.y, "lon": incident.point.x, "label": f"#{incident.pk} {incident.kind}"}
 
 
+def _with_understood(reports: list) -> list:
+    """Each text message's report with what was understood of its original text, for the rows to show."""
+    for report in reports:
+        report.understood = selectors.report_understood(report)
+    return reports
+
+
 @moderator_required
 def queue_view(request: HttpRequest) -> HttpResponse:
     kinds = [kind for kind in request.GET.getlist("kind") if kind]
@@ -318,6 +325,7 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.detail)
         return render(request, "moderation/queue.html", {"queue": None, "filters": request.GET}, status=400)
     queue = selectors.moderation_queue(kinds=kinds, statuses=statuses, bbox=bbox)
+    _with_understood([*queue.unlocatable, *queue.photos])
     points = [_incident_point(incident) for incident in queue.incidents]
     context = {
         "queue": queue,
@@ -336,7 +344,7 @@ def incident_view(request: CspRequest, incident_id: int) -> HttpResponse:
     incident = selectors.incident_for_moderation(incident_id=incident_id)
     if incident is None:
         raise Http404
-    reports = list(selectors.incident_reports(incident=incident))
+    reports = _with_understood(list(selectors.incident_reports(incident=incident)))
     points = [_incident_point(incident)] + [
         {"lat": r.point.y, "lon": r.point.x, "label": r.observed_at.strftime("%H:%M"), "report": True}
         for r in reports
@@ -479,6 +487,37 @@ def place_view(request: CspRequest, report_id) -> HttpResponse:
             return HttpResponseRedirect(reverse("moderation:incident", args=[placed.incident_id]), status=303)
     status = 400 if form.errors else 200
     return render(request, "moderation/place.html", {"report": report, "form": form}, status=status)
+
+
+@moderator_required
+@require_http_methods(["GET", "POST"])
+def correct_view(request: CspRequest, report_id) -> HttpResponse:
+    """Correct a report's kind, place and time (a text message read wrongly), beside its original text."""
+    report = selectors.report_for_moderation(report_id=report_id)
+    if report is None:
+        raise Http404
+    initial = {"kind": report.kind, "observed_at": timezone.localtime(report.observed_at).strftime("%Y-%m-%dT%H:%M")}
+    if report.point is not None:
+        initial["point"] = report.point.geojson
+    form = CorrectionForm(request.POST or None, initial=initial, csp_nonce=request.csp_nonce)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            corrected = services.report_correct(
+                report_id=report.pk,
+                moderator=request.user,
+                kind=data["kind"],
+                point=data["location"],
+                observed_at=data.get("observed_at"),
+                reason=data.get("reason", ""),
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, _("The report is corrected."))
+            return HttpResponseRedirect(reverse("moderation:incident", args=[corrected.incident_id]), status=303)
+    context = {"report": report, "understood": selectors.report_understood(report), "form": form}
+    return render(request, "moderation/correct.html", context, status=400 if form.errors else 200)
 
 
 @moderator_required

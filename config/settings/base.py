@@ -6,6 +6,7 @@ configuration table is checked against it by the test suite.
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -484,6 +485,13 @@ RATE_LIMIT_MESSAGES_PER_SENDER = _rate_limits(
 RATE_LIMIT_MESSAGES_PER_GATEWAY = _rate_limits(
     "RATE_LIMIT_MESSAGES_PER_GATEWAY", env_str("RATE_LIMIT_MESSAGES_PER_GATEWAY", "300/10m,1000/1h")
 )
+# The country calling code a number written the national way ("0414 555 1234") is read in, so that every
+# way of writing one SIM gives one sender.
+MESSAGING_COUNTRY_CODE = env_str("MESSAGING_COUNTRY_CODE", "58")
+if not re.fullmatch(r"[1-9]\d{0,2}", MESSAGING_COUNTRY_CODE):
+    raise ImproperlyConfigured(
+        f"MESSAGING_COUNTRY_CODE must be a country calling code without + (e.g. 58), not {MESSAGING_COUNTRY_CODE!r}."
+    )
 
 # --- OpenAPI (drf-spectacular); the docs page's assets come from drf-spectacular-sidecar, served by us ---
 SPECTACULAR_SETTINGS = {

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -14,10 +15,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from config.redis import get_redis
 from incidents import services
 from incidents.keys import device_key, sender_token
 from incidents.models import Incident, Report, ReportState, Vote
-from tests.factories import IncidentFactory
+from tests.factories import IncidentFactory, address
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +27,7 @@ SMSSYNC = "/intake/sms/smssync"
 TWILIO = "/intake/sms/twilio"
 TELEGRAM = "/intake/telegram"
 PETARE = (-66.80786, 10.47679)
+CHACAO = (-66.85367, 10.49581)
 
 
 @pytest.fixture(autouse=True)
@@ -106,10 +109,14 @@ def test_an_smssync_message_becomes_a_report_and_the_reply_says_what_was_underst
     assert sent["to"] == "+584125551234"
     assert "Alcabala" in sent["message"] and "Petare" in sent["message"] and "hace 20 min" in sent["message"]
 
+    # The gazetteer answers in memory: the report is placed within the request, as the worker would.
     report = Report.objects.get()
-    assert (report.channel, report.kind, report.state) == ("sms", "checkpoint", ReportState.RECEIVED)
+    assert (report.channel, report.kind, report.state) == ("sms", "checkpoint", ReportState.PROCESSED)
     assert report.reporter_key == device_key(sender_token("sms", "+584125551234"))
+    assert report.description == "Alcabala de la GNB en la entrada de Petare hace 20 min"
     assert abs((timezone.now() - timedelta(minutes=20) - report.observed_at).total_seconds()) < 60
+    # Not public with one source: the reply gives no number, only the number-less commands.
+    assert "SIGUE o YA NO" in sent["message"] and str(report.incident_id) not in sent["message"]
     report = processed(report.pk)
     incident = report.incident
     assert report.state == ReportState.PROCESSED and incident.kind == "checkpoint"
@@ -235,6 +242,159 @@ def test_a_message_without_a_place_is_kept_and_the_reply_asks_where():
     report = processed(Report.objects.get().pk)
     assert report.kind == "checkpoint" and report.state == ReportState.UNLOCATABLE
     assert report.description == "Hay una alcabala"
+
+
+def test_the_next_message_gives_the_place_and_completes_the_same_report():
+    client = Client()
+    first = smssync(client, "Hay una alcabala de la guardia hace 10 min", message_id="1")
+    assert "¿dónde?" in first.json()["payload"]["messages"][0]["message"]
+    waiting = Report.objects.get()
+    assert (waiting.kind, waiting.state, waiting.point) == ("checkpoint", ReportState.UNLOCATABLE, None)
+    second = smssync(client, "en la entrada de Petare", message_id="2")
+    text = second.json()["payload"]["messages"][0]["message"]
+    assert "Alcabala" in text and "Petare" in text and "hace 10 min" in text
+    report = processed(Report.objects.get().pk)  # still one report: the same one, completed
+    assert report.pk == waiting.pk and report.state == ReportState.PROCESSED
+    assert report.kind == "checkpoint" and near(report.incident.point, PETARE)
+    assert report.description == "Hay una alcabala de la guardia hace 10 min \u2014 en la entrada de Petare"
+    assert abs((timezone.now() - timedelta(minutes=10) - report.observed_at).total_seconds()) < 60
+    # The gateway's retry of the completing message is answered alike and makes nothing new.
+    assert smssync(client, "en la entrada de Petare", message_id="2").json() == second.json()
+    assert Report.objects.count() == 1
+    # Completed once: the next message is a message of its own.
+    smssync(client, "Maracay", message_id="3")
+    assert Report.objects.count() == 2
+
+
+def test_a_telegram_location_completes_the_report_that_asked_where():
+    client = Client()
+    asked = telegram(client, telegram_update(80, 3131, text="tiroteo"))
+    assert "¿dónde?" in asked.json()["text"]
+    located = telegram(client, telegram_update(81, 3131, location={"latitude": 10.47679, "longitude": -66.80786}))
+    assert "Peligro" in located.json()["text"] and "10.47679, -66.80786" in located.json()["text"]
+    report = processed(Report.objects.get().pk)
+    assert report.kind == "hazard" and report.incident.point.coords == pytest.approx(PETARE)
+    assert report.description == "tiroteo"
+
+
+def test_a_place_not_found_is_kept_and_asked_again_and_another_sender_completes_nothing():
+    client = Client()
+    smssync(client, "alcabala", message_id="1")
+    thanks = smssync(client, "ok gracias", message_id="1b")  # no place: the help, and the report waits on
+    assert "SIGUE N" in thanks.json()["payload"]["messages"][0]["message"]
+    again = smssync(client, "en la bomba vieja de Xyzzy", message_id="2")
+    assert "No encontramos" in again.json()["payload"]["messages"][0]["message"]
+    report = Report.objects.get()
+    assert report.state == ReportState.UNLOCATABLE and "Xyzzy" in report.description
+    smssync(client, "en Chacao", number="+584149870000", message_id="3")  # somebody else: a report of its own
+    assert Report.objects.count() == 2
+    smssync(client, "cerca de Chacao", message_id="4")
+    report = processed(report.pk)
+    assert report.state == ReportState.PROCESSED and near(report.incident.point, (-66.85367, 10.49581))
+
+
+def test_a_report_never_completed_stays_for_moderators():
+    smssync(Client(), "alcabala", message_id="1")
+    get_redis().flushdb()  # what the pending TTL does after ten minutes
+    smssync(Client(), "en Chacao", message_id="2")
+    waiting, other = Report.objects.order_by("received_at")
+    assert (waiting.kind, waiting.state, waiting.description) == ("checkpoint", ReportState.UNLOCATABLE, "alcabala")
+    assert other.state == ReportState.UNLOCATABLE and other.description == "en Chacao"  # no kind: for a moderator
+
+
+def test_the_reply_gives_the_number_of_a_public_incident_and_still_or_gone_alone_vote_on_it():
+    client = Client()
+    smssync(client, "alcabala en Chacao", number="+584125551234", message_id="1")
+    second = smssync(client, "alcabala en Chacao", number="+584169990000", message_id="2")
+    incident = Incident.objects.get()
+    assert (incident.reporters, incident.sources) == (2, 2)  # two blocks: published under `corroborated`
+    text = second.json()["payload"]["messages"][0]["message"]
+    assert f"Incidente {incident.pk}: más tarde, responde SIGUE {incident.pk} o YA NO {incident.pk}" in text
+    gone = smssync(client, "YA NO", number="+584125551234", message_id="3")
+    assert gone.json()["payload"]["messages"][0]["message"] == f"Gracias: el incidente {incident.pk} ya no está."
+    incident.refresh_from_db()
+    assert incident.gone == 1
+    lonely = smssync(client, "SIGUE", number="+584260001111", message_id="4")
+    assert "aún no está en el mapa" in lonely.json()["payload"]["messages"][0]["message"]
+
+
+def test_cancel_withdraws_the_senders_last_report_and_its_lone_incident():
+    client = Client()
+    smssync(client, "alcabala en Chacao", message_id="1")
+    report = Report.objects.get()
+    assert report.incident.status == "unverified"
+    other = smssync(client, "BORRAR", number="+584149870000", message_id="2")  # another number: not theirs
+    assert "No tienes ningún reporte" in other.json()["payload"]["messages"][0]["message"]
+    done = twilio(client, "CANCEL", number="+58 412-555 1234")  # the same SIM, written another way
+    assert "withdrawn" in done.content.decode()
+    report.refresh_from_db()
+    assert (report.state, report.incident) == (ReportState.WITHDRAWN, None)
+    incident = Incident.objects.get()
+    assert (incident.status, incident.reporters) == ("rejected", 0)
+    assert incident.events.filter(action="withdraw").exists()
+    assert services.report_process(report_id=report.pk).state == ReportState.WITHDRAWN  # the worker leaves it
+    again = smssync(client, "cancelar", message_id="3")
+    assert "No tienes ningún reporte" in again.json()["payload"]["messages"][0]["message"]
+
+
+def test_cancel_leaves_an_incident_others_reported():
+    client = Client()
+    smssync(client, "alcabala en Chacao", number="+584125551234", message_id="1")
+    smssync(client, "alcabala en Chacao", number="+584169990000", message_id="2")
+    smssync(client, "BORRAR", number="+584169990000", message_id="3")
+    incident = Incident.objects.get()
+    assert (incident.status, incident.reporters, incident.sources) == ("unverified", 1, 1)
+    assert incident.reports.get().reporter_key == device_key(sender_token("sms", "+584125551234"))
+
+
+@pytest.mark.parametrize("text", ["hola", "Buenas noches!", "ok gracias", "\U0001f44d", "??", "Hello"])
+def test_greetings_and_noise_get_the_help_and_are_no_report(text):
+    response = smssync(Client(), text)
+    assert (
+        "SIGUE N" in response.json()["payload"]["messages"][0]["message"]
+        or "STILL N" in response.json()["payload"]["messages"][0]["message"]
+    )
+    assert not Report.objects.exists()
+
+
+def test_a_greeting_with_anything_more_is_kept():
+    smssync(Client(), "hola, hay una alcabala", message_id="1")
+    smssync(Client(), "hola 12", number="+584149870000", message_id="2")
+    assert Report.objects.count() == 2
+
+
+def test_one_sim_written_in_every_form_is_one_sender():
+    for n, number in enumerate(["+58 414-555 1234", "04145551234", "584145551234", "0058 414 5551234"]):
+        smssync(Client(), f"alcabala en Chacao {n}", number=number, message_id=str(n))
+    assert len(set(Report.objects.values_list("reporter_key", flat=True))) == 1
+    assert Incident.objects.get().reporters == 1
+
+
+def test_a_web_report_and_a_message_corroborate_merge_and_votes_count_alike():
+    api = Client()
+    body = {"client_id": str(uuid.uuid4()), "kind": "checkpoint", "location": {"type": "Point", "coordinates": CHACAO}}
+    body["device"] = "phone-web"
+    response = api.post(
+        "/api/v1/reports", data=json.dumps(body), content_type="application/json", REMOTE_ADDR=address(1)
+    )
+    assert response.status_code == 201
+    processed(response.json()["id"])
+    reply = smssync(Client(), "alcabala en Chacao", message_id="1")
+    incident = Incident.objects.get()  # merged: one incident of both
+    assert (incident.reporters, incident.sources, incident.reports.count()) == (2, 2, 2)
+    assert api.get(f"/api/v1/incidents/{incident.pk}").status_code == 200  # corroborated: public
+    assert f"Incidente {incident.pk}" in reply.json()["payload"]["messages"][0]["message"]
+    smssync(Client(), f"YA NO {incident.pk}", message_id="2")
+    vote = {"device": "phone-web", "still_there": False}
+    api.post(
+        f"/api/v1/incidents/{incident.pk}/votes",
+        data=json.dumps(vote),
+        content_type="application/json",
+        REMOTE_ADDR=address(1),
+    )
+    incident.refresh_from_db()
+    assert (incident.gone, incident.sources_gone) == (2, 2)
+    assert incident.status == "cleared"  # two independent "gone", as for two web votes
 
 
 def test_a_message_not_understood_is_kept_for_moderators_unlocatable():

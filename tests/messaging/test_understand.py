@@ -12,7 +12,7 @@ import math
 import pytest
 
 from geo.geocoding import locate
-from messaging.understand import Command, command, fold, understand
+from messaging.understand import Command, command, fold, is_noise, understand
 from tests.messaging.cases import CASES
 
 KNOWN_MISSES = {
@@ -86,7 +86,15 @@ def test_the_table_is_understood_but_for_the_known_misses():
         ("ya no está 33", Command("gone", 33)),
         ("STILL 7", Command("still", 7)),
         ("gone 7", Command("gone", 7)),
+        ("SIGUE", Command("still")),
+        ("ya no", Command("gone")),
+        ("Gone!", Command("gone")),
+        ("BORRAR", Command("cancel")),
+        ("cancelar", Command("cancel")),
+        ("Cancel.", Command("cancel")),
+        ("?", Command("help")),
         ("sigue la alcabala en petare", None),
+        ("borrar la alcabala de petare", None),
         ("alcabala en petare", None),
     ],
 )
@@ -98,3 +106,27 @@ def test_the_language_is_the_senders():
     assert understand("checkpoint near Chacao").language == "en"
     assert understand("alcabala en Chacao").language == "es"
     assert understand("GNB").language == "es"  # the deployment's own language when nothing says otherwise
+
+
+@pytest.mark.parametrize(
+    ("text", "noise"),
+    [
+        ("hola", True),
+        ("Buenas noches!!", True),
+        ("ok, gracias", True),
+        ("\U0001f44d\U0001f44d", True),
+        ("", True),
+        ("hola, hay una alcabala", False),
+        ("hola quien es", False),
+        ("12", False),
+        ("https://maps.google.com/?q=10.48,-66.90", False),
+        ("Petare", False),
+    ],
+)
+def test_greetings_alone_are_noise_and_anything_more_is_content(text, noise):
+    assert is_noise(text) is noise
+
+
+def test_of_the_table_only_the_greetings_are_noise_and_no_report_is_a_command():
+    assert {text for text, *_ in CASES if is_noise(text)} == {"hola", "gracias!!"}
+    assert all(command(text) is None for text, *_ in CASES)
