@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "consumers",
+    "archive",
     "ogc",
     "moderation",
     "watch",
@@ -434,6 +435,11 @@ CELERY_BEAT_SCHEDULE["purge-retained"] = {
     "schedule": float(RETENTION_INTERVAL_S),
     "options": {"expires": max(1.0, RETENTION_INTERVAL_S * 0.9)},
 }
+# Archive exports for API keys (archive/; read through archive/conf.py): files kept this long after they
+# are built, purged by the job above; the longest date range one export may cover.
+EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 72, minimum=1)
+EXPORT_MAX_DAYS = env_int("EXPORT_MAX_DAYS", 366, minimum=1)
+EXPORT_DIR = VAR_DIR / "exports"
 # A moderator's session ends after this long without a request, and when the browser closes.
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 60, minimum=1, maximum=24 * 60)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
