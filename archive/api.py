@@ -7,7 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,10 +48,20 @@ EXPORT = {
 }
 
 
+INSTANT = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+
+
 def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=ERROR, description=description)
 
 
+KEY = OpenApiParameter(
+    "Authorization",
+    str,
+    OpenApiParameter.HEADER,
+    description="`Token <key>`: the API key the exports belong to.",
+    required=True,
+)
 UNAUTHORIZED = _error("No API key, or a key that is not valid or was revoked: send `Authorization: Token <key>`.")
 NOT_FOUND = _error("No export of this key has this id (another key's exports read as absent).")
 THROTTLED = _error("Too many requests: see the Retry-After header.")
@@ -119,6 +130,7 @@ class ExportCreateApi(APIView):
     @extend_schema(
         operation_id="exports_create",
         summary="Ask for an archive file of public incidents over a date range",
+        parameters=[KEY],
         description=(
             "Public incidents on the map at some moment of [from, to), ended ones included, with the public "
             "fields only, snapped and rounded as everywhere. Built by a worker: poll the Location. One export "
@@ -129,8 +141,8 @@ class ExportCreateApi(APIView):
                 "type": "object",
                 "required": ["from", "to", "format"],
                 "properties": {
-                    "from": {"type": "string", "description": "ISO 8601 date or time; a date starts that day."},
-                    "to": {"type": "string", "description": "ISO 8601 date or time; a date ends that day."},
+                    "from": {**INSTANT, "description": "ISO 8601 date or time; a date starts that day."},
+                    "to": {**INSTANT, "description": "ISO 8601 date or time; a date ends that day."},
                     "format": {"type": "string", "enum": list(conf.FORMATS)},
                 },
             }
@@ -170,6 +182,7 @@ class ExportDetailApi(APIView):
     @extend_schema(
         operation_id="exports_detail",
         summary="An export's state and progress; a link to the file once ready",
+        parameters=[KEY],
         responses={200: EXPORT, 401: UNAUTHORIZED, 404: NOT_FOUND, 429: THROTTLED},
     )
     def get(self, request: Request, export_id: str) -> Response:
@@ -183,9 +196,12 @@ class ExportFileApi(APIView):
     @extend_schema(
         operation_id="exports_file",
         summary="Download an export's file",
+        parameters=[KEY],
         responses={
-            (200, "application/geopackage+sqlite3"): OpenApiResponse(description="format gpkg: a GeoPackage."),
-            (200, "text/csv"): OpenApiResponse(description="format csv: the API's CSV."),
+            (200, "application/geopackage+sqlite3"): OpenApiResponse(
+                response=OpenApiTypes.BINARY, description="format gpkg: a GeoPackage."
+            ),
+            (200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description="format csv: the API's CSV."),
             401: UNAUTHORIZED,
             404: NOT_FOUND,
             409: _error("The file is not ready yet (or the export failed): see the export's state."),

@@ -19,7 +19,7 @@ MAX_LIMIT = 10_000
 
 
 def parse_bbox(value: str | None) -> Polygon | None:
-    if value is None or value == "":
+    if value is None:
         return None
     parts = value.split(",")
     message = "bbox must be minLon,minLat,maxLon,maxLat in degrees, e.g. -67.1,10.3,-66.7,10.6."
@@ -65,7 +65,7 @@ def parse_statuses(value: str | None) -> list[str] | None:
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
-    if not value:
+    if value is None:
         return None
     try:
         parsed = parse_datetime(value.replace(" ", "+"))

@@ -21,7 +21,6 @@ from rest_framework.views import APIView
 from config.errors import ApiError
 from consumers import throttle
 from geo import places, route
-from incidents import conf
 from incidents import route as along
 from incidents.api import params, schema
 from incidents.api.views import GeoJSONRenderer
@@ -142,7 +141,7 @@ route_check_schema = extend_schema(
     },
     parameters=[
         OpenApiParameter("corridor_m", CORRIDOR, description="With a raw GeoJSON or GPX body.", required=False),
-        OpenApiParameter("kind", str, description=f"Comma-separated: {', '.join(conf.KINDS)}.", required=False),
+        schema.KIND,
         OpenApiParameter(
             "limit",
             {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT},
@@ -199,6 +198,9 @@ def _read(request: Request) -> tuple[route.Route, float]:
         data = route.load_json(raw)
         if isinstance(data, dict) and "route" in data and "type" not in data:
             given = data["route"]
+            if isinstance(given, str) and not given.strip():
+                detail = _("Send a route: a GeoJSON LineString or a GPX file.")
+                raise ApiError("no_route", detail, fields={"route": detail})
             if isinstance(given, str):
                 found = route.route_from_body(given.encode(), "")
             else:

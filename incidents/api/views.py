@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from config import parsers
 from config.errors import ApiError
 from consumers import throttle
-from incidents import abuse, selectors, services
+from incidents import abuse, conf, selectors, services
 from incidents.api import bodycache, etag, params, schema
 from incidents.public import changes, columns, csv
 from incidents.public.features import GEOJSON, Page, dumps, feature, features_page
@@ -68,6 +68,25 @@ class StrictUUIDField(serializers.UUIDField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "enum": list(conf.KINDS)})
+class KindField(serializers.CharField):
+    """Checked by the service (400 `unknown_kind`); the schema says which kinds there are."""
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    """A time, or null; an empty string is neither (DRF would read it as null and drop what was meant)."""
+
+    default_error_messages = {
+        **serializers.DateTimeField.default_error_messages,
+        "blank": "This is empty: send an ISO 8601 time such as 2026-11-27T10:00:00Z, or leave the field out.",
+    }
+
+    def validate_empty_values(self, data):
+        if data == "":
+            self.fail("blank")
+        return super().validate_empty_values(data)
+
+
 class ReportCreateApi(APIView):
     # JSON, or a multipart form with a `photo` file (its other fields as form fields, `location` as JSON).
     parser_classes = [parsers.JSONParser, MultiPartParser]
@@ -75,11 +94,11 @@ class ReportCreateApi(APIView):
     @extend_schema_serializer(component_name="ReportInput")
     class InputSerializer(serializers.Serializer):
         client_id = StrictUUIDField()
-        kind = serializers.CharField(max_length=32)
+        kind = KindField(max_length=32)
         location = GeoJSONPointField(required=False, allow_null=True)
         place = serializers.CharField(required=False, allow_blank=True, max_length=200)
         accuracy_m = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=100_000)
-        observed_at = serializers.DateTimeField(required=False, allow_null=True)
+        observed_at = StrictDateTimeField(required=False, allow_null=True)
         description = serializers.CharField(required=False, allow_blank=True, max_length=500, trim_whitespace=True)
         device = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
         photo = serializers.FileField(required=False, allow_null=True, allow_empty_file=True, use_url=False)
@@ -188,6 +207,10 @@ class IncidentListApi(APIView):
         limit = params.parse_limit(query.get("limit"))
         after_id = params.parse_cursor(query.get("cursor"))
         wanted = query.get("format")
+        if wanted == "":
+            # DRF reads an empty format as none at all; a client that sent one meant something.
+            detail = "format must be csv or columns, or left out for GeoJSON."
+            raise ApiError("invalid_format", detail, fields={"format": detail})
         throttle.check_key(request)  # a bad key is a 401 even when nothing changed
         tag = etag.compute(request, "incidents")
         if etag.matches(request, tag):

@@ -195,3 +195,30 @@ def test_nesting_up_to_the_bound_is_read_and_one_more_level_is_not():
     # Wide is not deep: a long route of positions is two levels.
     wide = json.dumps({"type": "LineString", "coordinates": [[-66.9, 10.4]] * 10_000})
     assert not too_deep(wide.encode())
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("format=", "format"), ("bbox=", "bbox"), ("updated_since=", "updated_since")],
+)
+def test_an_empty_parameter_is_a_400_not_taken_as_absent(query, field):
+    IncidentFactory()
+    body = _error(APIClient().get(f"/api/v1/incidents?{query}"), 400)
+    assert field in body["fields"]
+
+
+def test_an_empty_observed_at_is_a_400_and_stores_no_report():
+    report = {
+        "client_id": str(uuid.uuid4()),
+        "kind": "checkpoint",
+        "location": {"type": "Point", "coordinates": list(CARACAS)},
+        "observed_at": "",
+    }
+    body = _error(APIClient().post("/api/v1/reports", report, format="json"), 400)
+    assert "observed_at" in body["fields"] and "ISO 8601" in body["fields"]["observed_at"]
+    assert not Report.objects.exists()
+
+
+def test_a_json_body_with_an_empty_route_is_a_400_naming_the_route():
+    response = APIClient().post("/api/v1/route-check", {"route": " ", "corridor_m": 300}, format="json")
+    assert _error(response, 400)["error"] == "no_route"
