@@ -55,3 +55,36 @@ def token_auth(result, generator, request, public):
                 operation.pop("parameters", None)
             operation["security"] = [{"tokenAuth": []}] if header[0].get("required") else [{"tokenAuth": []}, {}]
     return result
+
+
+_ERROR_SHAPE = {
+    "type": "object",
+    "required": ["error", "detail", "fields"],
+    "properties": {
+        "error": {"type": "string"},
+        "detail": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+# Answered by DRF and Django below every view, whatever the view declares (config/errors.py shapes them).
+_EVERY_OPERATION = {"406": "`Accept` names no type this operation answers with (`not_acceptable`)."}
+_WITH_A_BODY = {
+    "413": "The body is larger than the server reads (`too_large`).",
+    "415": "The body's Content-Type is not one this operation reads (`unsupported_media_type`).",
+}
+
+
+def common_errors(result, generator, request, public):
+    """Declare the refusals the framework makes for every operation (406) and every body (413, 415)."""
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            answers = dict(_EVERY_OPERATION)
+            if "requestBody" in operation:
+                answers.update(_WITH_A_BODY)
+            for status, description in answers.items():
+                operation["responses"].setdefault(
+                    status, {"description": description, "content": {"application/json": {"schema": _ERROR_SHAPE}}}
+                )
+    return result
