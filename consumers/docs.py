@@ -88,3 +88,24 @@ def common_errors(result, generator, request, public):
                     status, {"description": description, "content": {"application/json": {"schema": _ERROR_SHAPE}}}
                 )
     return result
+
+
+NO_NULL = "^[^\\u0000]*$"
+
+
+def _forbid_null(schema) -> None:
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+        schema["pattern"] = NO_NULL
+    for value in schema.get("properties", {}).values():
+        _forbid_null(value)
+    _forbid_null(schema.get("items"))
+
+
+def text_without_nul(result, generator, request, public):
+    """DRF refuses a NUL character in every text field of a body (400): the request components say so."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            _forbid_null(component)
+    return result

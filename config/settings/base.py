@@ -179,6 +179,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],  # bounded nesting (config/parsers.py)
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.StrictFormatNegotiation",  # `format=` is a 400
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -502,5 +503,6 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "consumers.docs.token_auth",
         "consumers.docs.common_errors",
+        "consumers.docs.text_without_nul",
     ],
 }

@@ -182,6 +182,18 @@ places_schema = extend_schema(
 # --- the views ---------------------------------------------------------------------------------------------
 
 
+def _route_from_text(text: str) -> route.Route:
+    """A route given as text inside a JSON body: the body's media type was right, so text that is neither GPX
+    nor GeoJSON is a bad value (400), not a bad media type (415)."""
+    try:
+        return route.route_from_body(text.encode(), "")
+    except route.RouteError as exc:
+        if exc.status_code != 415:
+            raise
+        detail = _("route must be GPX or GeoJSON text, or a GeoJSON LineString.")
+        raise ApiError("invalid_route", detail, fields={"route": detail}) from None
+
+
 def _read(request: Request) -> tuple[route.Route, float]:
     # Read past DATA_UPLOAD_MAX_MEMORY_SIZE (request.body would refuse a track), up to MAX_BODY_BYTES.
     raw = request._request.read(MAX_BODY_BYTES + 1)
@@ -202,7 +214,7 @@ def _read(request: Request) -> tuple[route.Route, float]:
                 detail = _("Send a route: a GeoJSON LineString or a GPX file.")
                 raise ApiError("no_route", detail, fields={"route": detail})
             if isinstance(given, str):
-                found = route.route_from_body(given.encode(), "")
+                found = _route_from_text(given)
             else:
                 found = route.route_from_geojson(given)
             corridor = data.get("corridor_m", query_corridor)

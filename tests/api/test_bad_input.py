@@ -198,12 +198,18 @@ def test_nesting_up_to_the_bound_is_read_and_one_more_level_is_not():
 
 
 @pytest.mark.parametrize(
-    ("query", "field"),
-    [("format=", "format"), ("bbox=", "bbox"), ("updated_since=", "updated_since")],
+    ("url", "field"),
+    [
+        ("/api/v1/incidents?format=", "format"),
+        ("/api/v1/incidents/changes?format=", "format"),
+        ("/api/v1/places?q=Caracas&format=", "format"),
+        ("/api/v1/incidents?bbox=", "bbox"),
+        ("/api/v1/incidents?updated_since=", "updated_since"),
+    ],
 )
-def test_an_empty_parameter_is_a_400_not_taken_as_absent(query, field):
+def test_an_empty_parameter_is_a_400_not_taken_as_absent(url, field):
     IncidentFactory()
-    body = _error(APIClient().get(f"/api/v1/incidents?{query}"), 400)
+    body = _error(APIClient().get(url), 400)
     assert field in body["fields"]
 
 
@@ -219,6 +225,8 @@ def test_an_empty_observed_at_is_a_400_and_stores_no_report():
     assert not Report.objects.exists()
 
 
-def test_a_json_body_with_an_empty_route_is_a_400_naming_the_route():
-    response = APIClient().post("/api/v1/route-check", {"route": " ", "corridor_m": 300}, format="json")
-    assert _error(response, 400)["error"] == "no_route"
+@pytest.mark.parametrize(("route", "code"), [(" ", "no_route"), ("&^ neither GPX nor GeoJSON", "invalid_route")])
+def test_a_json_body_with_a_route_that_is_no_route_is_a_400_naming_it(route, code):
+    response = APIClient().post("/api/v1/route-check", {"route": route, "corridor_m": 300}, format="json")
+    body = _error(response, 400)
+    assert body["error"] == code and "route" in body["fields"]

@@ -218,3 +218,22 @@ def test_an_export_lost_by_the_broker_is_failed_so_the_key_may_ask_again(api, ke
     assert services.exports_purge(now=datetime.now(UTC) + timedelta(hours=2)) == 0
     assert api.get(first["Location"], **auth(key)).json()["state"] == "failed"
     assert ask(api, key).status_code == 202
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_build_reports_its_progress_batch_by_batch(api, key, monkeypatch):
+    from archive import conf, writers
+
+    monkeypatch.setattr(conf, "BATCH", 2)
+    for day in range(1, 6):
+        IncidentFactory(first_reported_at=at(day), status=Status.EXPIRED)
+    seen = []
+    add = writers.CsvWriter.add
+
+    def add_and_look(self, body):
+        seen.append(Export.objects.get().progress)
+        add(self, body)
+
+    monkeypatch.setattr(writers.CsvWriter, "add", add_and_look)
+    status = build(api, key, format="csv")
+    assert seen == [0, 38, 76] and status["progress"] == 100 and status["count"] == 5
