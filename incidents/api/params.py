@@ -87,7 +87,7 @@ def parse_time(value: str | None, name: str) -> datetime | None:
 
 
 def parse_limit(value: str | None) -> int:
-    if value is None or value == "":
+    if value is None:
         return DEFAULT_LIMIT
     detail = f"limit must be a whole number from 1 to {MAX_LIMIT}."
     try:

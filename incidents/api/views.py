@@ -81,6 +81,12 @@ class StrictDateTimeField(serializers.DateTimeField):
         "blank": "This is empty: send an ISO 8601 time such as 2026-11-27T10:00:00Z, or leave the field out.",
     }
 
+    def get_value(self, dictionary):
+        # DRF turns an empty form field into null before validation; keep it, so it is refused as JSON's is.
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
     def validate_empty_values(self, data):
         if data == "":
             self.fail("blank")

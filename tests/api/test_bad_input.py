@@ -205,6 +205,7 @@ def test_nesting_up_to_the_bound_is_read_and_one_more_level_is_not():
         ("/api/v1/places?q=Caracas&format=", "format"),
         ("/api/v1/incidents?bbox=", "bbox"),
         ("/api/v1/incidents?updated_since=", "updated_since"),
+        ("/api/v1/incidents/changes?limit=", "limit"),
     ],
 )
 def test_an_empty_parameter_is_a_400_not_taken_as_absent(url, field):
@@ -222,6 +223,18 @@ def test_an_empty_observed_at_is_a_400_and_stores_no_report():
     }
     body = _error(APIClient().post("/api/v1/reports", report, format="json"), 400)
     assert "observed_at" in body["fields"] and "ISO 8601" in body["fields"]["observed_at"]
+    assert not Report.objects.exists()
+
+
+def test_an_empty_observed_at_in_a_multipart_report_is_a_400_too():
+    form = {
+        "client_id": str(uuid.uuid4()),
+        "kind": "checkpoint",
+        "location": json.dumps({"type": "Point", "coordinates": list(CARACAS)}),
+        "observed_at": "",
+    }
+    body = _error(APIClient().post("/api/v1/reports", form, format="multipart"), 400)
+    assert "observed_at" in body["fields"]
     assert not Report.objects.exists()
 
 
