@@ -91,13 +91,15 @@ def common_errors(result, generator, request, public):
 
 
 NO_NULL = "^[^\\u0000]*$"
+# A field that may not be blank is trimmed first: it needs a character other than white space.
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 
 
 def _forbid_null(schema) -> None:
     if not isinstance(schema, dict):
         return
     if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
-        schema["pattern"] = NO_NULL
+        schema["pattern"] = NOT_BLANK if schema.get("minLength", 0) >= 1 else NO_NULL
     for value in schema.get("properties", {}).values():
         _forbid_null(value)
     _forbid_null(schema.get("items"))

@@ -265,7 +265,7 @@ class PlaceSearchApi(APIView):
             raise ApiError("invalid_q", detail, fields={"q": detail})
         raw_limit = request.query_params.get("limit")
         limit = places.DEFAULT_LIMIT
-        if raw_limit:
+        if raw_limit is not None:  # an empty limit is a 400 too
             detail = _("limit must be a whole number from 1 to %(max)s.") % {"max": MAX_PLACES}
             try:
                 limit = int(raw_limit)

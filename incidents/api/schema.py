@@ -36,6 +36,14 @@ POINT: JsonSchema = {
         "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
     },
 }
+# What a report may send: a third position (altitude) is read and dropped.
+INPUT_POINT: JsonSchema = {
+    **POINT,
+    "properties": {
+        **POINT["properties"],
+        "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3},
+    },
+}
 FEATURE: JsonSchema = {
     "type": "object",
     "required": ["type", "id", "geometry", "properties"],

@@ -26,7 +26,7 @@ from incidents.public import changes, columns, csv
 from incidents.public.features import GEOJSON, Page, dumps, feature, features_page
 
 
-@extend_schema_field(schema.POINT)
+@extend_schema_field(schema.INPUT_POINT)
 class GeoJSONPointField(serializers.Field):
     default_error_messages = {
         "invalid": 'location must be a GeoJSON Point: {{"type": "Point", "coordinates": [lon, lat]}}.',

@@ -206,6 +206,7 @@ def test_nesting_up_to_the_bound_is_read_and_one_more_level_is_not():
         ("/api/v1/incidents?bbox=", "bbox"),
         ("/api/v1/incidents?updated_since=", "updated_since"),
         ("/api/v1/incidents/changes?limit=", "limit"),
+        ("/api/v1/places?q=Caracas&limit=", "limit"),
     ],
 )
 def test_an_empty_parameter_is_a_400_not_taken_as_absent(url, field):
@@ -224,6 +225,18 @@ def test_an_empty_observed_at_is_a_400_and_stores_no_report():
     body = _error(APIClient().post("/api/v1/reports", report, format="json"), 400)
     assert "observed_at" in body["fields"] and "ISO 8601" in body["fields"]["observed_at"]
     assert not Report.objects.exists()
+
+
+def test_a_report_sent_again_with_a_kind_that_is_none_is_refused_not_answered_as_the_first():
+    report = {
+        "client_id": str(uuid.uuid4()),
+        "kind": "checkpoint",
+        "location": {"type": "Point", "coordinates": list(CARACAS)},
+    }
+    assert APIClient().post("/api/v1/reports", report, format="json").status_code == 201
+    again = APIClient().post("/api/v1/reports", {**report, "kind": "AAA"}, format="json")
+    assert _error(again, 400)["error"] == "unknown_kind"
+    assert APIClient().post("/api/v1/reports", report, format="json").status_code == 200
 
 
 def test_an_empty_observed_at_in_a_multipart_report_is_a_400_too():

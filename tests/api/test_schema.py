@@ -126,3 +126,13 @@ def test_schemathesis_with_every_check_finds_nothing_off_the_schema(live_server,
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     assert "17 selected" in result.stdout or "Selected: " in result.stdout
+
+
+@pytest.mark.parametrize(("device", "valid"), [("phone-1", True), (" \f", False), ("a\x00b", False)])
+def test_the_schema_and_the_server_agree_on_a_text_field_that_may_not_be_blank(api, device, valid):
+    document = api.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    pattern = document["components"]["schemas"]["VoteInputRequest"]["properties"]["device"]["pattern"]
+    assert (re.search(pattern.replace("\\u0000", "\\x00"), device) is not None) is valid
+    incident = IncidentFactory()
+    answer = api.post(f"/api/v1/incidents/{incident.pk}/votes", {"still_there": True, "device": device}, format="json")
+    assert (answer.status_code == 201) is valid, answer.content
