@@ -138,6 +138,23 @@ def exports_purge(*, now: datetime | None = None) -> int:
             file_path(export).unlink(missing_ok=True)
         export.delete()
         gone += 1
+    _purge_strays(before=now - conf.retention())
     if gone:
         logger.info("purged %d exports past retention", gone)
     return gone
+
+
+def _purge_strays(*, before: datetime) -> None:
+    """Files no export names (its key was deleted) and a killed build's work directories, once as old as
+    retention: the directory holds only recent copies, whatever happened to their rows."""
+    directory = conf.export_dir()
+    if not directory.is_dir():
+        return
+    named = set(Export.objects.exclude(file="").values_list("file", flat=True))
+    for path in directory.iterdir():
+        if path.name in named or path.stat().st_mtime > before.timestamp():
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
 from datetime import UTC, datetime, timedelta
 
@@ -237,3 +238,17 @@ def test_a_build_reports_its_progress_batch_by_batch(api, key, monkeypatch):
     monkeypatch.setattr(writers.CsvWriter, "add", add_and_look)
     status = build(api, key, format="csv")
     assert seen == [0, 38, 76] and status["progress"] == 100 and status["count"] == 5
+
+
+def test_the_purge_also_removes_old_files_no_export_names(api, key, settings):
+    directory = settings.EXPORT_DIR
+    directory.mkdir(parents=True)
+    stray, work, fresh = directory / "deleted-key.gpkg", directory / "export-killed", directory / "new.csv"
+    stray.write_text("x")
+    work.mkdir()
+    fresh.write_text("x")
+    old = (datetime.now(UTC) - timedelta(days=10)).timestamp()
+    for path in (stray, work):
+        os.utime(path, (old, old))
+    services.exports_purge()
+    assert not stray.exists() and not work.exists() and fresh.exists()
