@@ -45,8 +45,8 @@ def parse_bbox(value: str | None) -> Polygon | None:
 def parse_kinds(value: str | None) -> list[str] | None:
     if not value:
         return None
-    kinds = [k.strip() for k in value.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in conf.KINDS]
+    kinds = [k.strip() for k in value.split(",")]
+    unknown = [k or "(empty)" for k in kinds if k not in conf.KINDS]
     if unknown:
         detail = f"Unknown kind {', '.join(unknown)}; use {', '.join(conf.KINDS)}."
         raise ApiError("invalid_kind", detail, fields={"kind": detail})
@@ -56,8 +56,8 @@ def parse_kinds(value: str | None) -> list[str] | None:
 def parse_statuses(value: str | None) -> list[str] | None:
     if not value:
         return None
-    statuses = [s.strip() for s in value.split(",") if s.strip()]
-    unknown = [s for s in statuses if s not in Status.values]
+    statuses = [s.strip() for s in value.split(",")]
+    unknown = [s or "(empty)" for s in statuses if s not in Status.values]
     if unknown:
         detail = f"Unknown status {', '.join(unknown)}; use {', '.join(Status.values)}."
         raise ApiError("invalid_status", detail, fields={"status": detail})

@@ -207,6 +207,8 @@ def test_nesting_up_to_the_bound_is_read_and_one_more_level_is_not():
         ("/api/v1/incidents?updated_since=", "updated_since"),
         ("/api/v1/incidents/changes?limit=", "limit"),
         ("/api/v1/places?q=Caracas&limit=", "limit"),
+        ("/api/v1/incidents?kind=,", "kind"),
+        ("/api/v1/incidents?status=verified,", "status"),
     ],
 )
 def test_an_empty_parameter_is_a_400_not_taken_as_absent(url, field):
