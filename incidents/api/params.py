@@ -43,7 +43,7 @@ def parse_bbox(value: str | None) -> Polygon | None:
 
 
 def parse_kinds(value: str | None) -> list[str] | None:
-    if not value:
+    if value is None:
         return None
     kinds = [k.strip() for k in value.split(",")]
     unknown = [k or "(empty)" for k in kinds if k not in conf.KINDS]
@@ -54,7 +54,7 @@ def parse_kinds(value: str | None) -> list[str] | None:
 
 
 def parse_statuses(value: str | None) -> list[str] | None:
-    if not value:
+    if value is None:
         return None
     statuses = [s.strip() for s in value.split(",")]
     unknown = [s or "(empty)" for s in statuses if s not in Status.values]

@@ -136,18 +136,18 @@ LIMIT = OpenApiParameter(
 # Comma-separated lists, as the server reads them: `kind=checkpoint,militia`.
 KIND = OpenApiParameter(
     "kind",
-    {"type": "array", "items": {"type": "string", "enum": list(conf.KINDS)}},
+    {"type": "array", "items": {"type": "string", "enum": list(conf.KINDS)}, "minItems": 1},
     style="form",
     explode=False,
-    description=f"Comma-separated: {', '.join(conf.KINDS)}; none: every kind.",
+    description=f"Comma-separated: {', '.join(conf.KINDS)}; left out: every kind.",
     required=False,
 )
 STATUS = OpenApiParameter(
     "status",
-    {"type": "array", "items": {"type": "string", "enum": list(Status.values)}},
+    {"type": "array", "items": {"type": "string", "enum": list(Status.values)}, "minItems": 1},
     style="form",
     explode=False,
-    description="Comma-separated statuses; none: the live ones (unverified, verified).",
+    description="Comma-separated statuses; left out: the live ones (unverified, verified).",
     required=False,
 )
 # Opaque tokens the server gives out in `next` links: their formats name what only the server can make.

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.utils import html
 from rest_framework.views import APIView
 
-from config import parsers
+from config import fields, parsers
 from config.errors import ApiError
 from consumers import throttle
 from incidents import abuse, conf, selectors, services
@@ -69,7 +69,7 @@ class StrictUUIDField(serializers.UUIDField):
 
 
 @extend_schema_field({"type": "string", "enum": list(conf.KINDS)})
-class KindField(serializers.CharField):
+class KindField(fields.StrictCharField):
     """Checked by the service (400 `unknown_kind`); the schema says which kinds there are."""
 
 
@@ -102,11 +102,11 @@ class ReportCreateApi(APIView):
         client_id = StrictUUIDField()
         kind = KindField(max_length=32)
         location = GeoJSONPointField(required=False, allow_null=True)
-        place = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        place = fields.StrictCharField(required=False, allow_blank=True, max_length=200)
         accuracy_m = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=100_000)
         observed_at = StrictDateTimeField(required=False, allow_null=True)
-        description = serializers.CharField(required=False, allow_blank=True, max_length=500, trim_whitespace=True)
-        device = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+        description = fields.StrictCharField(required=False, allow_blank=True, max_length=500, trim_whitespace=True)
+        device = fields.StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=200)
         photo = serializers.FileField(required=False, allow_null=True, allow_empty_file=True, use_url=False)
 
     @schema.report_create
@@ -320,8 +320,8 @@ class IncidentDetailApi(APIView):
 class IncidentVoteApi(APIView):
     @extend_schema_serializer(component_name="VoteInput")
     class InputSerializer(serializers.Serializer):
-        still_there = serializers.BooleanField()
-        device = serializers.CharField(max_length=200)
+        still_there = fields.StrictBooleanField()
+        device = fields.StrictCharField(max_length=200)
 
     @schema.incident_vote
     @extend_schema(request=InputSerializer)

@@ -208,6 +208,7 @@ def test_nesting_up_to_the_bound_is_read_and_one_more_level_is_not():
         ("/api/v1/incidents/changes?limit=", "limit"),
         ("/api/v1/places?q=Caracas&limit=", "limit"),
         ("/api/v1/incidents?kind=,", "kind"),
+        ("/api/v1/incidents?kind=", "kind"),
         ("/api/v1/incidents?status=verified,", "status"),
     ],
 )
@@ -239,6 +240,13 @@ def test_a_report_sent_again_with_a_kind_that_is_none_is_refused_not_answered_as
     again = APIClient().post("/api/v1/reports", {**report, "kind": "AAA"}, format="json")
     assert _error(again, 400)["error"] == "unknown_kind"
     assert APIClient().post("/api/v1/reports", report, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("body", [{"device": 0.0, "still_there": True}, {"device": "phone-1", "still_there": 0}])
+def test_a_vote_with_a_number_for_a_text_or_a_boolean_is_a_400(body):
+    incident = IncidentFactory()
+    _error(APIClient().post(f"/api/v1/incidents/{incident.pk}/votes", body, format="json"), 400)
+    assert not Vote.objects.exists()
 
 
 def test_an_empty_observed_at_in_a_multipart_report_is_a_400_too():
