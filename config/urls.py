@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/docs", DocsView.as_view(), name="api-docs"),
     path("api/v1/trusted", TrustedRedeemApi.as_view(), name="trusted-redeem"),
     path("api/v1/", include("watch.urls")),
+    path("api/v1/", include("archive.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("ogc/", include("ogc.urls")),
     path("feeds/incidents.atom", incident_feed, name="incident-feed"),

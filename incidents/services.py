@@ -231,16 +231,17 @@ def report_submit(
     (report, created).
     """
     now = now or timezone.now()
-    existing = Report.objects.filter(client_id=client_id).first()
-    if existing is not None:
-        return existing, False
-
+    # Before the replay: a client_id sent again with a kind that is none is refused, not answered as the first.
     if kind not in conf.KINDS:
         raise DomainError(
             "unknown_kind",
             _("Unknown kind %(kind)r; use one of %(kinds)s.") % {"kind": kind, "kinds": ", ".join(conf.KINDS)},
             field="kind",
         )
+    existing = Report.objects.filter(client_id=client_id).first()
+    if existing is not None:
+        return existing, False
+
     place_text = (place_text or "").strip()
     if len(place_text) > MAX_PLACE_TEXT:
         raise DomainError(

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import error_body
+from config.fields import StrictCharField
 from incidents import abuse
 from incidents.api.schema import CROSS_SITE, ERROR, ERRORS
 from moderation.api.views import ModerationApi
@@ -32,7 +33,7 @@ class TrustedRedeemApi(APIView):
     """POST {"code"} → 201 {"token"}: a one-time code from a moderator, spent for this phone's trusted token."""
 
     class InputSerializer(serializers.Serializer):
-        code = serializers.CharField(max_length=64)
+        code = StrictCharField(max_length=64)
 
     @extend_schema(
         operation_id="trusted_redeem",

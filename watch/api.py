@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from config.fields import StrictBooleanField
 from consumers import throttle
 from geo.spatial import bbox_bounds
 from incidents import conf as incidents_conf
@@ -144,7 +145,7 @@ class WebhookListApi(APIView):
 class WebhookDetailApi(APIView):
     @extend_schema_serializer(component_name="WebhookUpdate")
     class InputSerializer(serializers.Serializer):
-        active = serializers.BooleanField(help_text="true switches a disabled webhook on again.")
+        active = StrictBooleanField(help_text="true switches a disabled webhook on again.")
 
     def _subscription(self, request: Request, webhook_id: int) -> WebhookSubscription:
         subscription = selectors.webhook_of(api_key_id=_api_key_id(request), webhook_id=webhook_id)

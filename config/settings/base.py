@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "consumers",
+    "archive",
     "ogc",
     "moderation",
     "watch",
@@ -181,6 +182,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],  # bounded nesting (config/parsers.py)
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.StrictFormatNegotiation",  # `format=` is a 400
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -439,6 +441,11 @@ CELERY_BEAT_SCHEDULE["purge-retained"] = {
     "schedule": float(RETENTION_INTERVAL_S),
     "options": {"expires": max(1.0, RETENTION_INTERVAL_S * 0.9)},
 }
+# Archive exports for API keys (archive/; read through archive/conf.py): files kept this long after they
+# are built, purged by the job above; the longest date range one export may cover.
+EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 72, minimum=1)
+EXPORT_MAX_DAYS = env_int("EXPORT_MAX_DAYS", 366, minimum=1)
+EXPORT_DIR = VAR_DIR / "exports"
 # A moderator's session ends after this long without a request, and when the browser closes.
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 60, minimum=1, maximum=24 * 60)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
@@ -504,4 +511,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["consumers.docs.public_api_only"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "consumers.docs.token_auth",
+        "consumers.docs.common_errors",
+        "consumers.docs.text_without_nul",
+    ],
 }

@@ -29,7 +29,7 @@ def parse_bbox(value: str | None) -> Polygon | MultiPolygon | None:
     """The one bbox parser of /api/v1, /ogc and /feeds (OGC API – Features Part 1, §7.15.3): four numbers, or
     six with heights (ignored: incidents lie on the ground). A minLon above maxLon is a box across the
     antimeridian, given as a MultiPolygon of its two halves (geo.spatial.bbox_geometry)."""
-    if value is None or value == "":
+    if value is None:  # an empty bbox= is a mistake, refused below
         return None
     parts = value.split(",")
     if len(parts) not in (4, 6):
@@ -59,10 +59,10 @@ def parse_bbox(value: str | None) -> Polygon | MultiPolygon | None:
 
 
 def parse_kinds(value: str | None) -> list[str] | None:
-    if not value:
+    if value is None:
         return None
-    kinds = [k.strip() for k in value.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in conf.KINDS]
+    kinds = [k.strip() for k in value.split(",")]
+    unknown = [k or "(empty)" for k in kinds if k not in conf.KINDS]
     if unknown:
         detail = f"Unknown kind {', '.join(unknown)}; use {', '.join(conf.KINDS)}."
         raise ApiError("invalid_kind", detail, fields={"kind": detail})
@@ -70,10 +70,10 @@ def parse_kinds(value: str | None) -> list[str] | None:
 
 
 def parse_statuses(value: str | None) -> list[str] | None:
-    if not value:
+    if value is None:
         return None
-    statuses = [s.strip() for s in value.split(",") if s.strip()]
-    unknown = [s for s in statuses if s not in Status.values]
+    statuses = [s.strip() for s in value.split(",")]
+    unknown = [s or "(empty)" for s in statuses if s not in Status.values]
     if unknown:
         detail = f"Unknown status {', '.join(unknown)}; use {', '.join(Status.values)}."
         raise ApiError("invalid_status", detail, fields={"status": detail})
@@ -81,7 +81,7 @@ def parse_statuses(value: str | None) -> list[str] | None:
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
-    if not value:
+    if value is None:
         return None
     try:
         parsed = parse_datetime(value.replace(" ", "+"))
@@ -103,7 +103,7 @@ def parse_time(value: str | None, name: str) -> datetime | None:
 
 
 def parse_limit(value: str | None) -> int:
-    if value is None or value == "":
+    if value is None:
         return DEFAULT_LIMIT
     detail = f"limit must be a whole number from 1 to {MAX_LIMIT}."
     try:

@@ -21,7 +21,6 @@ from rest_framework.views import APIView
 from config.errors import ApiError
 from consumers import throttle
 from geo import places, route
-from incidents import conf
 from incidents import route as along
 from incidents.api import params, schema
 from incidents.api.views import FILES, GeoJSONRenderer, GPXRenderer, KMLRenderer, attachment, file_body
@@ -142,7 +141,7 @@ route_check_schema = extend_schema(
     },
     parameters=[
         OpenApiParameter("corridor_m", CORRIDOR, description="With a raw GeoJSON or GPX body.", required=False),
-        OpenApiParameter("kind", str, description=f"Comma-separated: {', '.join(conf.KINDS)}.", required=False),
+        schema.KIND,
         OpenApiParameter(
             "limit",
             {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT},
@@ -197,6 +196,18 @@ places_schema = extend_schema(
 # --- the views ---------------------------------------------------------------------------------------------
 
 
+def _route_from_text(text: str) -> route.Route:
+    """A route given as text inside a JSON body: the body's media type was right, so text that is neither GPX
+    nor GeoJSON is a bad value (400), not a bad media type (415)."""
+    try:
+        return route.route_from_body(text.encode(), "")
+    except route.RouteError as exc:
+        if exc.status_code != 415:
+            raise
+        detail = _("route must be GPX or GeoJSON text, or a GeoJSON LineString.")
+        raise ApiError("invalid_route", detail, fields={"route": detail}) from None
+
+
 def _read(request: Request) -> tuple[route.Route, float]:
     # Read past DATA_UPLOAD_MAX_MEMORY_SIZE (request.body would refuse a track), up to MAX_BODY_BYTES.
     raw = request._request.read(MAX_BODY_BYTES + 1)
@@ -213,8 +224,11 @@ def _read(request: Request) -> tuple[route.Route, float]:
         data = route.load_json(raw)
         if isinstance(data, dict) and "route" in data and "type" not in data:
             given = data["route"]
+            if isinstance(given, str) and not given.strip():
+                detail = _("Send a route: a GeoJSON LineString or a GPX file.")
+                raise ApiError("no_route", detail, fields={"route": detail})
             if isinstance(given, str):
-                found = route.route_from_body(given.encode(), "")
+                found = _route_from_text(given)
             else:
                 found = route.route_from_geojson(given)
             corridor = data.get("corridor_m", query_corridor)
@@ -272,7 +286,7 @@ class PlaceSearchApi(APIView):
             raise ApiError("invalid_q", detail, fields={"q": detail})
         raw_limit = request.query_params.get("limit")
         limit = places.DEFAULT_LIMIT
-        if raw_limit:
+        if raw_limit is not None:  # an empty limit is a 400 too
             detail = _("limit must be a whole number from 1 to %(max)s.") % {"max": MAX_PLACES}
             try:
                 limit = int(raw_limit)

@@ -12,7 +12,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 from incidents import conf
-from incidents.api.params import MAX_LIMIT
+from incidents.api.params import DEFAULT_LIMIT, MAX_LIMIT
+from incidents.models import Status
 from incidents.public.fields import properties_schema
 
 JsonSchema = dict[str, Any]
@@ -33,6 +34,14 @@ POINT: JsonSchema = {
     "properties": {
         "type": {"type": "string", "enum": ["Point"]},
         "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+    },
+}
+# What a report may send: a third position (altitude) is read and dropped.
+INPUT_POINT: JsonSchema = {
+    **POINT,
+    "properties": {
+        **POINT["properties"],
+        "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3},
     },
 }
 FEATURE: JsonSchema = {
@@ -118,7 +127,47 @@ TOKEN = OpenApiParameter(
     description="`Token <key>` for an API key's higher read limit; without it, the anonymous limit applies.",
     required=False,
 )
-LIMIT = OpenApiParameter("limit", int, description=f"1 to {MAX_LIMIT}, default 1000.", required=False)
+LIMIT = OpenApiParameter(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    description=f"1 to {MAX_LIMIT}, default {DEFAULT_LIMIT}.",
+    required=False,
+)
+# Comma-separated lists, as the server reads them: `kind=checkpoint,militia`.
+KIND = OpenApiParameter(
+    "kind",
+    {"type": "array", "items": {"type": "string", "enum": list(conf.KINDS)}, "minItems": 1},
+    style="form",
+    explode=False,
+    description=f"Comma-separated: {', '.join(conf.KINDS)}; left out: every kind.",
+    required=False,
+)
+STATUS = OpenApiParameter(
+    "status",
+    {"type": "array", "items": {"type": "string", "enum": list(Status.values)}, "minItems": 1},
+    style="form",
+    explode=False,
+    description="Comma-separated statuses; left out: the live ones (unverified, verified).",
+    required=False,
+)
+# Opaque tokens the server gives out in `next` links: their formats name what only the server can make.
+CURSOR = OpenApiParameter(
+    "cursor", {"type": "string", "format": "alcabala-cursor"}, description="From a `next` link; opaque.", required=False
+)
+SINCE = OpenApiParameter(
+    "since",
+    {"type": "string", "format": "alcabala-since"},
+    description="The `next` cursor of the previous answer; opaque.",
+    required=False,
+)
+BBOX = OpenApiParameter(
+    "bbox",
+    {"type": "string", "format": "alcabala-bbox", "pattern": r"^-?[0-9.]+(,-?[0-9.]+){3}(,-?[0-9.]+){2}?$"},
+    description="minLon,minLat,maxLon,maxLat in degrees (longitudes within ±180, latitudes within ±90, minLat at "
+    "most maxLat; a minLon above maxLon is a box across the antimeridian), e.g. -67.1,10.3,-66.7,10.6; or six "
+    "numbers, minLon,minLat,minHeight,maxLon,maxLat,maxHeight (heights are ignored).",
+    required=False,
+)
 ETAG_HEADER = OpenApiParameter(
     "If-None-Match",
     str,
@@ -132,20 +181,17 @@ incident_list = extend_schema(
     operation_id="incidents_list",
     summary="Public incidents as GeoJSON",
     parameters=[
+        BBOX,
+        KIND,
+        STATUS,
         OpenApiParameter(
-            "bbox",
-            str,
-            description="minLon,minLat,maxLon,maxLat in degrees, or six numbers with heights (ignored); a minLon "
-            "above maxLon is a box across the antimeridian.",
+            "updated_since",
+            OpenApiTypes.DATETIME,
+            description="An ISO 8601 time (or a date: its midnight UTC); ended incidents that changed are included.",
             required=False,
         ),
-        OpenApiParameter("kind", str, description=f"Comma-separated: {', '.join(conf.KINDS)}.", required=False),
-        OpenApiParameter(
-            "status", str, description="Comma-separated statuses; default: the live ones.", required=False
-        ),
-        OpenApiParameter("updated_since", OpenApiTypes.DATETIME, required=False),
         LIMIT,
-        OpenApiParameter("cursor", str, description="From a `next` link; opaque.", required=False),
+        CURSOR,
         OpenApiParameter(
             "format",
             str,
@@ -183,7 +229,7 @@ incident_changes = extend_schema(
     operation_id="incidents_changes",
     summary="What changed since a cursor: Features and tombstones",
     parameters=[
-        OpenApiParameter("since", str, description="The `next` cursor of the previous answer; opaque.", required=False),
+        SINCE,
         LIMIT,
         TOKEN,
         ETAG_HEADER,

@@ -20,16 +20,16 @@ from rest_framework.response import Response
 from rest_framework.utils import html
 from rest_framework.views import APIView
 
-from config import parsers
+from config import fields, parsers
 from config.errors import ApiError
 from consumers import throttle
-from incidents import abuse, selectors, services
+from incidents import abuse, conf, selectors, services
 from incidents.api import bodycache, etag, params, schema
 from incidents.public import changes, columns, csv, waypoints
 from incidents.public.features import GEOJSON, Page, dumps, feature, features_page
 
 
-@extend_schema_field(schema.POINT)
+@extend_schema_field(schema.INPUT_POINT)
 class GeoJSONPointField(serializers.Field):
     default_error_messages = {
         "invalid": 'location must be a GeoJSON Point: {{"type": "Point", "coordinates": [lon, lat]}}.',
@@ -71,6 +71,31 @@ class StrictUUIDField(serializers.UUIDField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "enum": list(conf.KINDS)})
+class KindField(fields.StrictCharField):
+    """Checked by the service (400 `unknown_kind`); the schema says which kinds there are."""
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    """A time, or null; an empty string is neither (DRF would read it as null and drop what was meant)."""
+
+    default_error_messages = {
+        **serializers.DateTimeField.default_error_messages,
+        "blank": "This is empty: send an ISO 8601 time such as 2026-11-27T10:00:00Z, or leave the field out.",
+    }
+
+    def get_value(self, dictionary):
+        # DRF turns an empty form field into null before validation; keep it, so it is refused as JSON's is.
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+    def validate_empty_values(self, data):
+        if data == "":
+            self.fail("blank")
+        return super().validate_empty_values(data)
+
+
 class ReportCreateApi(APIView):
     # JSON, or a multipart form with a `photo` file (its other fields as form fields, `location` as JSON).
     parser_classes = [parsers.JSONParser, MultiPartParser]
@@ -78,13 +103,13 @@ class ReportCreateApi(APIView):
     @extend_schema_serializer(component_name="ReportInput")
     class InputSerializer(serializers.Serializer):
         client_id = StrictUUIDField()
-        kind = serializers.CharField(max_length=32)
+        kind = KindField(max_length=32)
         location = GeoJSONPointField(required=False, allow_null=True)
-        place = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        place = fields.StrictCharField(required=False, allow_blank=True, max_length=200)
         accuracy_m = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=100_000)
-        observed_at = serializers.DateTimeField(required=False, allow_null=True)
-        description = serializers.CharField(required=False, allow_blank=True, max_length=500, trim_whitespace=True)
-        device = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+        observed_at = StrictDateTimeField(required=False, allow_null=True)
+        description = fields.StrictCharField(required=False, allow_blank=True, max_length=500, trim_whitespace=True)
+        device = fields.StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=200)
         photo = serializers.FileField(required=False, allow_null=True, allow_empty_file=True, use_url=False)
 
     @schema.report_create
@@ -368,8 +393,8 @@ class IncidentDetailApi(APIView):
 class IncidentVoteApi(APIView):
     @extend_schema_serializer(component_name="VoteInput")
     class InputSerializer(serializers.Serializer):
-        still_there = serializers.BooleanField()
-        device = serializers.CharField(max_length=200)
+        still_there = fields.StrictBooleanField()
+        device = fields.StrictCharField(max_length=200)
 
     @schema.incident_vote
     @extend_schema(request=InputSerializer)

@@ -197,3 +197,74 @@ def test_nesting_up_to_the_bound_is_read_and_one_more_level_is_not():
     # Wide is not deep: a long route of positions is two levels.
     wide = json.dumps({"type": "LineString", "coordinates": [[-66.9, 10.4]] * 10_000})
     assert not too_deep(wide.encode())
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/incidents?format=", "format"),
+        ("/api/v1/incidents/changes?format=", "format"),
+        ("/api/v1/places?q=Caracas&format=", "format"),
+        ("/api/v1/incidents?bbox=", "bbox"),
+        ("/api/v1/incidents?updated_since=", "updated_since"),
+        ("/api/v1/incidents/changes?limit=", "limit"),
+        ("/api/v1/places?q=Caracas&limit=", "limit"),
+        ("/api/v1/incidents?kind=,", "kind"),
+        ("/api/v1/incidents?kind=", "kind"),
+        ("/api/v1/incidents?status=verified,", "status"),
+    ],
+)
+def test_an_empty_parameter_is_a_400_not_taken_as_absent(url, field):
+    IncidentFactory()
+    body = _error(APIClient().get(url), 400)
+    assert field in body["fields"]
+
+
+def test_an_empty_observed_at_is_a_400_and_stores_no_report():
+    report = {
+        "client_id": str(uuid.uuid4()),
+        "kind": "checkpoint",
+        "location": {"type": "Point", "coordinates": list(CARACAS)},
+        "observed_at": "",
+    }
+    body = _error(APIClient().post("/api/v1/reports", report, format="json"), 400)
+    assert "observed_at" in body["fields"] and "ISO 8601" in body["fields"]["observed_at"]
+    assert not Report.objects.exists()
+
+
+def test_a_report_sent_again_with_a_kind_that_is_none_is_refused_not_answered_as_the_first():
+    report = {
+        "client_id": str(uuid.uuid4()),
+        "kind": "checkpoint",
+        "location": {"type": "Point", "coordinates": list(CARACAS)},
+    }
+    assert APIClient().post("/api/v1/reports", report, format="json").status_code == 201
+    again = APIClient().post("/api/v1/reports", {**report, "kind": "AAA"}, format="json")
+    assert _error(again, 400)["error"] == "unknown_kind"
+    assert APIClient().post("/api/v1/reports", report, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("body", [{"device": 0.0, "still_there": True}, {"device": "phone-1", "still_there": 0}])
+def test_a_vote_with_a_number_for_a_text_or_a_boolean_is_a_400(body):
+    incident = IncidentFactory()
+    _error(APIClient().post(f"/api/v1/incidents/{incident.pk}/votes", body, format="json"), 400)
+    assert not Vote.objects.exists()
+
+
+def test_an_empty_observed_at_in_a_multipart_report_is_a_400_too():
+    form = {
+        "client_id": str(uuid.uuid4()),
+        "kind": "checkpoint",
+        "location": json.dumps({"type": "Point", "coordinates": list(CARACAS)}),
+        "observed_at": "",
+    }
+    body = _error(APIClient().post("/api/v1/reports", form, format="multipart"), 400)
+    assert "observed_at" in body["fields"]
+    assert not Report.objects.exists()
+
+
+@pytest.mark.parametrize(("route", "code"), [(" ", "no_route"), ("&^ neither GPX nor GeoJSON", "invalid_route")])
+def test_a_json_body_with_a_route_that_is_no_route_is_a_400_naming_it(route, code):
+    response = APIClient().post("/api/v1/route-check", {"route": route, "corridor_m": 300}, format="json")
+    body = _error(response, 400)
+    assert body["error"] == code and "route" in body["fields"]

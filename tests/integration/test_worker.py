@@ -181,3 +181,34 @@ def test_a_worker_names_the_place_of_an_incident_a_moderator_moved(start_worker)
         incident_id=incident.pk, moderator=moderator, point=Point(-67.595, 10.247, srid=4326)
     )
     wait_until(lambda: Incident.objects.get(pk=incident.pk).place == "Maracay, Aragua")
+
+
+def test_an_archive_export_is_built_by_a_running_worker_and_gdal_reads_it(start_worker, tmp_path, settings):
+    from django.contrib.gis.gdal import DataSource
+
+    from consumers.services import api_key_create
+
+    # The worker writes under its VAR_DIR; this process reads the same directory.
+    settings.EXPORT_DIR = tmp_path / "var" / "exports"
+    start_worker(VAR_DIR=str(tmp_path / "var"))
+    now = timezone.now()
+    ended = IncidentFactory(
+        first_reported_at=now - timedelta(days=2), status="cleared", expires_at=now - timedelta(days=1)
+    )
+    live = IncidentFactory(first_reported_at=now - timedelta(hours=1))
+    _, key = api_key_create(name="Newsroom")
+    api = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+    day = (now - timedelta(days=3)).strftime("%Y-%m-%d")
+    created = api.post(
+        "/api/v1/exports", data={"from": day, "to": now.strftime("%Y-%m-%d"), "format": "gpkg"}, format="json"
+    )
+    assert created.status_code == 202, created.content
+    status = wait_until(lambda: (body := api.get(created["Location"]).json())["state"] == "ready" and body)
+    assert status["progress"] == 100 and status["count"] == 2
+    download = api.get(status["file_url"])
+    path = tmp_path / "archive.gpkg"
+    path.write_bytes(b"".join(download.streaming_content))
+    assert {feature.get("id"): feature.get("status") for feature in DataSource(str(path))[0]} == {
+        ended.pk: "cleared",
+        live.pk: live.status,
+    }
