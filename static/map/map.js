@@ -142,6 +142,7 @@ function rebuild() {
     radius: 60,
     // Clusters up to zoom 11; closer in, a viewport holds few enough incidents to draw each one.
     maxZoom: 11,
+    minZoom: 4, // the map's own minZoom: no index for zooms it never shows
     minPoints: 3,
     map: (item) => ({ checkpoint: +(item.p.kind === "checkpoint"), roadblock: +(item.p.kind === "roadblock"),
       militia: +(item.p.kind === "militia"), hazard: +(item.p.kind === "hazard") }),
