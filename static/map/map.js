@@ -45,6 +45,8 @@ function noTiles(failed) {
   note.textContent = T.noTiles;
   note.hidden = !failed;
 }
+// Settles once the basemap has asked for its first view's tiles (at once with raster tiles, which Leaflet asks for).
+let basemapAsking = Promise.resolve();
 if (box.dataset.tiles) {
   // Raster tiles from MAP_TILE_URL, when the operator chose a tile server.
   const tiles = L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: box.dataset.attribution });
@@ -62,7 +64,8 @@ if (box.dataset.tiles) {
 } else {
   // The default: our own vector basemap, one PMTiles archive read with range requests from this origin.
   const { basemap: url, basemapZoom: maxZoom, basemapAttribution: attribution } = box.dataset;
-  vectorBasemap({ url, maxZoom, attribution }).addTo(map);
+  const layer = vectorBasemap({ url, maxZoom, attribution }).addTo(map);
+  basemapAsking = layer.asking;
   // Only an answer says the archive is missing: offline, the service worker has the ranges seen before.
   fetch(box.dataset.basemap, { method: "HEAD" }).then((r) => noTiles(!r.ok), () => {});
 }
@@ -519,6 +522,12 @@ async function ensureLoaded() {
   const whole = want.contains(area);
   const mine = ++generation;
   const started = Date.now();
+  if (mine === 1) {
+    // Parsing and indexing 10,000 incidents hold the main thread for a long while on a slow phone: let the basemap ask
+    // for its tiles first (its header was read early, basemap-head.js), so that their round trip overlaps that work
+    // instead of following it. Bounded, for an archive that does not answer.
+    await Promise.race([basemapAsking, new Promise((resolve) => { setTimeout(resolve, 300); })]);
+  }
   try {
     const list = `${api}?limit=${PAGE}&format=columns`;
     const bodies = await fetchList(whole ? list : `${list}&bbox=${bboxParam(want)}`);
