@@ -45,6 +45,8 @@ function noTiles(failed) {
   note.textContent = T.noTiles;
   note.hidden = !failed;
 }
+// Settles once the basemap has asked for its first view's tiles (at once with raster tiles, which Leaflet asks for).
+let basemapAsking = Promise.resolve();
 if (box.dataset.tiles) {
   // Raster tiles from MAP_TILE_URL, when the operator chose a tile server.
   const tiles = L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: box.dataset.attribution });
@@ -62,7 +64,8 @@ if (box.dataset.tiles) {
 } else {
   // The default: our own vector basemap, one PMTiles archive read with range requests from this origin.
   const { basemap: url, basemapZoom: maxZoom, basemapAttribution: attribution } = box.dataset;
-  vectorBasemap({ url, maxZoom, attribution }).addTo(map);
+  const layer = vectorBasemap({ url, maxZoom, attribution }).addTo(map);
+  basemapAsking = layer.asking;
   // Only an answer says the archive is missing: offline, the service worker has the ranges seen before.
   fetch(box.dataset.basemap, { method: "HEAD" }).then((r) => noTiles(!r.ok), () => {});
 }
@@ -133,8 +136,14 @@ function shown(item, now) {
 function rebuild() {
   const now = Date.now();
   const points = [];
+  // One pass over the store gives the index its points and the legend its counts (see counts()).
+  const inView = viewTest();
+  const total = Object.fromEntries(KINDS.map((k) => [k, 0]));
   for (const item of store.values()) {
-    if (state.kinds.has(item.p.kind) && shown(item, now)) {
+    if (!shown(item, now)) continue;
+    const kind = item.p.kind;
+    if (total[kind] !== undefined && inView(item)) total[kind] += 1;
+    if (state.kinds.has(kind)) {
       points.push({ type: "Feature", geometry: { type: "Point", coordinates: [item.lon, item.lat] }, properties: item });
     }
   }
@@ -142,6 +151,7 @@ function rebuild() {
     radius: 60,
     // Clusters up to zoom 11; closer in, a viewport holds few enough incidents to draw each one.
     maxZoom: 11,
+    minZoom: 4, // the map's own minZoom: no index for zooms it never shows
     minPoints: 3,
     map: (item) => ({ checkpoint: +(item.p.kind === "checkpoint"), roadblock: +(item.p.kind === "roadblock"),
       militia: +(item.p.kind === "militia"), hazard: +(item.p.kind === "hazard") }),
@@ -149,19 +159,31 @@ function rebuild() {
   });
   index.load(points);
   if (!performance.getEntriesByName("alc:indexed").length) performance.mark("alc:indexed");
-  counts();
+  showCounts(total);
   draw();
   refreshPopup();
 }
 
 // --- live counts: what is in view under the time and verified filters, per kind -----------------------------------
-function counts() {
+/** Whether an incident lies in the current view. Plain numbers: a LatLng per incident (bounds.contains) made counting
+ * the slowest step of a 10,000-incident load on a slow phone. */
+function viewTest() {
   const b = map.getBounds();
+  const [west, south, east, north] = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+  return ({ lat, lon }) => lat >= south && lat <= north && lon >= west && lon <= east;
+}
+
+function counts() {
+  const inView = viewTest();
   const now = Date.now();
   const total = Object.fromEntries(KINDS.map((k) => [k, 0]));
   for (const item of store.values()) {
-    if (total[item.p.kind] !== undefined && shown(item, now) && b.contains([item.lat, item.lon])) total[item.p.kind] += 1;
+    if (inView(item) && total[item.p.kind] !== undefined && shown(item, now)) total[item.p.kind] += 1;
   }
+  showCounts(total);
+}
+
+function showCounts(total) {
   for (const k of KINDS) {
     const node = document.getElementById(`count-${k}`);
     node.textContent = total[k].toLocaleString(LANG);
@@ -514,6 +536,12 @@ async function ensureLoaded() {
   const whole = want.contains(area);
   const mine = ++generation;
   const started = Date.now();
+  if (mine === 1) {
+    // Parsing and indexing 10,000 incidents hold the main thread for a long while on a slow phone: let the basemap ask
+    // for its tiles first (its header was read early, basemap-head.js), so that their round trip overlaps that work
+    // instead of following it. Bounded, for an archive that does not answer.
+    await Promise.race([basemapAsking, new Promise((resolve) => { setTimeout(resolve, 300); })]);
+  }
   try {
     const list = `${api}?limit=${PAGE}&format=columns`;
     const bodies = await fetchList(whole ? list : `${list}&bbox=${bboxParam(want)}`);
