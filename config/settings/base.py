@@ -510,6 +510,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The kinds appear as a report's `kind` and as a webhook's `kinds`: one component for both.
+    "ENUM_NAME_OVERRIDES": {"KindEnum": "incidents.conf.KINDS"},
     "PREPROCESSING_HOOKS": ["consumers.docs.public_api_only"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
