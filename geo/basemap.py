@@ -26,6 +26,7 @@ from pathlib import Path
 import mapbox_vector_tile
 import numpy as np
 import shapely
+from pmtiles.reader import MmapSource, Reader
 from pmtiles.tile import Compression, TileType, tileid_to_zxy, zxy_to_tileid
 from pmtiles.writer import Writer
 from shapely.geometry import box
@@ -38,6 +39,9 @@ PAD = 0.5  # of the area's width and height, each side (the map's maxBounds)
 # Smallest population labelled at each zoom; from MAX_ZOOM on, every place the gazetteer has.
 MIN_POPULATION = {0: 5_000_000, 3: 2_000_000, 4: 1_000_000, 5: 300_000, 6: 100_000, 7: 30_000, 8: 10_000, 9: 3_000}
 LAYERS = ("earth", "water", "boundaries", "places")
+# In the archive's metadata: the DEPLOYMENT_AREA it was built for, so that a change of area rebuilds it.
+AREA_KEY = "alcabala:area"
+ARCHIVE_NAME = "Alcabala basemap"
 ATTRIBUTION = (
     '<a href="https://www.naturalearthdata.com/">Natural Earth</a> · '
     '<a href="https://www.geonames.org/">GeoNames</a> (CC BY 4.0)'
@@ -282,7 +286,13 @@ def build(
                         tile(zoom + 1, cx, cy, land, sea, borders)
 
     tile(0, 0, 0, land, sea, borders)
-    write_archive(output=output, tiles=entries, bounds=bounds, center=((west + east) / 2, (south + north) / 2))
+    write_archive(
+        output=output,
+        tiles=entries,
+        bounds=bounds,
+        center=((west + east) / 2, (south + north) / 2),
+        metadata={AREA_KEY: _area_key(area_extent)},
+    )
     counts["size"] = output.stat().st_size
     return counts
 
@@ -295,6 +305,8 @@ def write_archive(
     center: tuple[float, float],
     attribution: str = ATTRIBUTION,
     layers: Iterable[str] = LAYERS,
+    metadata: dict | None = None,
+    name: str | None = None,
 ) -> None:
     """Write (tile id, gzipped MVT) pairs as a PMTiles archive at `output`, through a temporary file so that a
     reader never sees half of it. Also what the tests use to make archives of their own (roads, names)."""
@@ -321,14 +333,40 @@ def write_archive(
                 "center_lat_e7": int(center[1] * 1e7),
             },
             {
-                "name": "Alcabala basemap",
+                "name": name or ARCHIVE_NAME,
                 "attribution": attribution,
                 "vector_layers": [
                     {"id": name, "minzoom": min(zooms), "maxzoom": max(zooms), "fields": {}} for name in layers
                 ],
+                **(metadata or {}),
             },
         )
     tmp.replace(output)
+
+
+def _area_key(area_extent: tuple[float, float, float, float]) -> list[float]:
+    return [round(float(v), 6) for v in area_extent]
+
+
+def stale_reason(path: Path, area_extent: tuple[float, float, float, float]) -> str | None:
+    """Why the archive at `path` must be built (again) for `area_extent`, or None when it need not be: it was
+    built here for that area, or it was not built here at all (an OpenStreetMap extract the operator put there is
+    never overwritten). An archive of ours from before areas were recorded is stale."""
+    if not path.exists():
+        return f"{path} does not exist"
+    try:
+        with path.open("rb") as handle:
+            metadata = Reader(MmapSource(handle)).metadata()
+    except Exception:  # noqa: BLE001 - whatever the pmtiles reader raises on a file that is no archive
+        return f"{path} is not a PMTiles archive"
+    if metadata.get("name") != ARCHIVE_NAME:
+        return None
+    built_for = metadata.get(AREA_KEY)
+    if built_for is None:
+        return f"{path} was built before archives recorded their area"
+    if built_for != _area_key(area_extent):
+        return f"{path} was built for the area {built_for}, not for DEPLOYMENT_AREA {_area_key(area_extent)}"
+    return None
 
 
 def _zoom_of(tile_id: int) -> int:

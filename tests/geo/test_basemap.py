@@ -105,6 +105,36 @@ def test_the_command_builds_the_deployment_areas_archive_once(tmp_path, settings
     assert {"Caracas", "Petare"} <= names
     call_command("build_basemap", "--if-missing")
     assert target.stat().st_mtime_ns == built
+    call_command("build_basemap", "--if-stale")
+    call_command("build_basemap", "--check")  # returns: nothing to build
+    assert target.stat().st_mtime_ns == built
+
+
+def test_a_change_of_area_rebuilds_the_archive_but_never_an_extract_put_there(tmp_path, settings, capsys):
+    settings.DEPLOYMENT_AREA = "-67.2,10.3,-66.6,10.7"
+    target = tmp_path / "area.pmtiles"
+    settings.BASEMAP_FILE = target
+    with pytest.raises(SystemExit) as missing:
+        call_command("build_basemap", "--check")
+    assert missing.value.code == 1 and "does not exist" in capsys.readouterr().err
+    call_command("build_basemap", "--if-stale")
+    settings.DEPLOYMENT_AREA = "-64.3,10.1,-63.7,10.7"  # Cumaná's coast instead of Caracas's
+    with pytest.raises(SystemExit):
+        call_command("build_basemap", "--check")
+    assert "was built for the area [-67.2, 10.3, -66.6, 10.7]" in capsys.readouterr().err
+    call_command("build_basemap", "--if-stale")
+    names = {f["properties"]["name"] for t in _tiles(target).values() for f in t.get("places", {}).get("features", [])}
+    assert "Cumaná" in names and "Caracas" not in names
+    call_command("build_basemap", "--check")
+
+    extract = tmp_path / "osm.pmtiles"  # an archive made elsewhere: no area of ours in its metadata
+    tile = basemap.encode_tile({"earth": [{"geometry": basemap.to_tile(box(*AREA), 0, 0, 0), "properties": {}}]})
+    basemap.write_archive(output=extract, tiles=[(0, tile)], bounds=AREA, center=CARACAS, name="OSM extract")
+    settings.BASEMAP_FILE = extract
+    before = extract.read_bytes()
+    call_command("build_basemap", "--check")
+    call_command("build_basemap", "--if-stale")
+    assert extract.read_bytes() == before
 
 
 def test_the_command_prints_the_extract_of_the_area_from_a_protomaps_build(tmp_path, settings):
