@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.http import FileResponse
 from django.urls import reverse
@@ -18,6 +18,7 @@ from archive.models import Export, ExportState
 from config import parsers
 from config.errors import ApiError
 from consumers import throttle
+from incidents.api import params
 
 ERROR = {
     "type": "object",
@@ -92,14 +93,17 @@ def _instant(value, name: str, *, end: bool) -> datetime:
     except ValueError:
         moment = day = None
     if day is not None:
+        if end and day == date.max:
+            raise ApiError(f"invalid_{name}", detail, fields={name: detail})
         moment = datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=UTC)
     if moment is None:
         raise ApiError(f"invalid_{name}", detail, fields={name: detail})
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return params.in_utc(moment, name)
 
 
 def _stamp(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, not strftime: %Y does not pad a year below 1000 to four digits.
+    return None if value is None else value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _body(request: Request, export: Export) -> dict:

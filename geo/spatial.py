@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
@@ -62,7 +62,10 @@ def snap_lon_lat(lon: float, lat: float, grid_m: float) -> tuple[float, float]:
 def floor_time(value: datetime, step_s: int) -> datetime:
     """Round a time down to the public time step (architecture §6.4)."""
     floored = math.floor(value.timestamp()) // step_s * step_s
-    return datetime.fromtimestamp(floored, tz=UTC)
+    try:
+        return datetime.fromtimestamp(floored, tz=UTC)
+    except (OverflowError, ValueError):  # the step holding the calendar's last instant ends past it
+        return datetime.max.replace(tzinfo=UTC) - timedelta(seconds=step_s - 1, microseconds=999_999)
 
 
 def haversine_m(a: Point, b: Point) -> float:

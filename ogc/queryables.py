@@ -12,7 +12,7 @@ Filters become Django Q objects; nothing here writes SQL text from what a client
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import F, Func, IntegerField, Q
@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from config.errors import ApiError
 from incidents import conf
+from incidents.api import params
 from incidents.models import Status
 from incidents.public import fields
 from incidents.public.filters import public_time_at_least, public_time_below
@@ -107,6 +108,8 @@ def time_range(text: str, *, date_only: bool | None = None, parameter: str) -> t
         day = None
     if day is not None:
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        if day == date.max:
+            return start, datetime.max.replace(tzinfo=UTC)
         return start, start + timedelta(days=1) - timedelta(microseconds=1)
     instant = None
     if date_only is not True:
@@ -117,8 +120,11 @@ def time_range(text: str, *, date_only: bool | None = None, parameter: str) -> t
     if instant is None:
         example = "2026-12-01" if date_only else "2026-12-01T10:00:00Z"
         raise _error(parameter, f"{parameter}: {text!r} is not a {'date' if date_only else 'time'} such as {example}.")
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
+    try:
+        instant = params.in_utc(instant, parameter)
+    except ApiError:
+        detail = f"{parameter}: {text!r} is out of range: give a time between the years 1 and 9999."
+        raise _error(parameter, detail) from None
     return instant, instant
 
 

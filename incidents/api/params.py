@@ -80,6 +80,16 @@ def parse_statuses(value: str | None) -> list[str] | None:
     return statuses or None
 
 
+def in_utc(moment: datetime, name: str) -> datetime:
+    """`moment` in UTC (naive: read as UTC). Any offset ISO 8601 allows is fine, even one no zone uses (the
+    database only takes some); a time that leaves the years 1 to 9999 once in UTC is a 400, not a crash."""
+    try:
+        return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        detail = f"{name} is out of range: give a time between the years 1 and 9999, in UTC."
+        raise ApiError(f"invalid_{name}", detail, fields={name: detail}) from None
+
+
 def parse_time(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
@@ -97,9 +107,7 @@ def parse_time(value: str | None, name: str) -> datetime | None:
     if parsed is None:
         detail = f"{name} must be an ISO 8601 time such as 2026-11-27T10:00:00Z."
         raise ApiError(f"invalid_{name}", detail, fields={name: detail})
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    return in_utc(parsed, name)
 
 
 def parse_limit(value: str | None) -> int:

@@ -10,7 +10,7 @@ serves the spatial index: it is asked for candidates within the box grown by a g
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import connection
@@ -85,10 +85,18 @@ def public_time_at_least(value: datetime) -> datetime:
     a whole step: the first step at or after `value`)."""
     step = conf.public_time_step_s()
     floored = floor_time(value, step)
-    return floored if floored == value else floored + timedelta(seconds=step)
+    return floored if floored == value else _later(floored, step)
 
 
 def public_time_below(value: datetime) -> datetime:
     """The bound on a stored time t such that t < it exactly when floor(t) <= `value`."""
     step = conf.public_time_step_s()
-    return floor_time(value, step) + timedelta(seconds=step)
+    return _later(floor_time(value, step), step)
+
+
+def _later(value: datetime, step_s: int) -> datetime:
+    """`value` plus one step; at the end of the calendar (a client may ask for 9999-12-31), its last instant."""
+    try:
+        return value + timedelta(seconds=step_s)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)

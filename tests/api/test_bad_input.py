@@ -268,3 +268,38 @@ def test_a_json_body_with_a_route_that_is_no_route_is_a_400_naming_it(route, cod
     response = APIClient().post("/api/v1/route-check", {"route": route, "corridor_m": 300}, format="json")
     body = _error(response, 400)
     assert body["error"] == code and "route" in body["fields"]
+
+
+# ISO 8601 allows any offset below a day; PostgreSQL refuses one beyond ±15:59, and Python cannot shift the
+# first or last day of its calendar across midnight. Each is read, refused with a 400, never a 500.
+ODD_TIMES = [
+    "2026-11-24T03:17:37-17:23",
+    "0001-01-01T00:00:00+05:00",
+    "9999-12-31T23:00:00-05:00",
+    "9999-12-31",
+]
+
+
+@pytest.mark.parametrize("moment", ODD_TIMES)
+def test_a_time_with_an_odd_offset_or_at_the_calendars_edge_is_read_or_refused_never_a_500(moment):
+    client = APIClient()
+    IncidentFactory()
+    answers = {
+        "updated_since": client.get("/api/v1/incidents", {"updated_since": moment}),
+        "ogc datetime": client.get("/ogc/collections/incidents/items", {"datetime": moment, "f": "json"}),
+        "ogc filter": client.get(
+            "/ogc/collections/incidents/items", {"filter": f"updated_at > TIMESTAMP('{moment}')", "f": "json"}
+        ),
+        "ogc interval": client.get("/ogc/collections/incidents/items", {"datetime": f"{moment}/..", "f": "json"}),
+    }
+    key = consumers.api_key_create(name="A newsroom")[1]
+    answers["export"] = client.post(
+        "/api/v1/exports",
+        {"from": moment, "to": "2026-12-01", "format": "csv"},
+        format="json",
+        HTTP_AUTHORIZATION=f"Token {key}",
+    )
+    for name, answer in answers.items():
+        assert answer.status_code in (200, 202, 400), (name, answer.status_code, answer.content[:300])
+        if answer.status_code == 400:
+            assert answer.json()["detail"], name
