@@ -239,3 +239,31 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("backend_independent"):
             item.add_marker(skip)
+
+
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_name_lookups_beyond_loopback():
+    """Tests talk to loopback only: in this process a host name other than localhost is answered "unknown"
+    without asking the machine's resolver, so that a generated URL (schemathesis's webhooks) sends no DNS
+    query anywhere. Numeric hosts are read by getaddrinfo itself, without a query, and pass through."""
+    import ipaddress
+
+    real = socket.getaddrinfo
+
+    def lookup(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None or name.lower().rstrip(".") in LOOPBACK_NAMES:
+            return real(host, *args, **kwargs)
+        try:
+            ipaddress.ip_address(name.split("%")[0])
+        except ValueError:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (tests resolve no names)") from None
+        return real(host, *args, **kwargs)
+
+    patcher = pytest.MonkeyPatch()
+    patcher.setattr(socket, "getaddrinfo", lookup)
+    yield
+    patcher.undo()
