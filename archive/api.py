@@ -19,16 +19,8 @@ from config import parsers
 from config.errors import ApiError
 from consumers import throttle
 from incidents.api import params
+from incidents.api.schema import ERROR
 
-ERROR = {
-    "type": "object",
-    "required": ["error", "detail", "fields"],
-    "properties": {
-        "error": {"type": "string"},
-        "detail": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
 EXPORT = {
     "type": "object",
     "required": ["id", "format", "from", "to", "state", "progress", "count", "created_at", "url", "file_url"],

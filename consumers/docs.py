@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from incidents.api.schema import ERROR
+
 
 class SchemaView(SpectacularAPIView):
     pass
@@ -57,15 +59,6 @@ def token_auth(result, generator, request, public):
     return result
 
 
-_ERROR_SHAPE = {
-    "type": "object",
-    "required": ["error", "detail", "fields"],
-    "properties": {
-        "error": {"type": "string"},
-        "detail": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
 # Answered by DRF and Django below every view, whatever the view declares (config/errors.py shapes them).
 _EVERY_OPERATION = {"406": "`Accept` names no type this operation answers with (`not_acceptable`)."}
 _WITH_A_BODY = {
@@ -85,7 +78,7 @@ def common_errors(result, generator, request, public):
                 answers.update(_WITH_A_BODY)
             for status, description in answers.items():
                 operation["responses"].setdefault(
-                    status, {"description": description, "content": {"application/json": {"schema": _ERROR_SHAPE}}}
+                    status, {"description": description, "content": {"application/json": {"schema": ERROR}}}
                 )
     return result
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from incidents.api import params
+from incidents.api.schema import ERROR
 from incidents.public.fields import properties_schema
 from ogc import queryables
 
@@ -142,15 +143,6 @@ def document(base_url: str) -> dict[str, Any]:
         "required": ["href", "rel"],
         "properties": {name: {"type": "string"} for name in ("href", "rel", "type", "title")},
     }
-    error = {
-        "type": "object",
-        "required": ["error", "detail", "fields"],
-        "properties": {
-            "error": {"type": "string"},
-            "detail": {"type": "string"},
-            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    }
     links = {"type": "array", "items": _ref("Link")}
     collection = {
         "type": "object",
@@ -248,7 +240,7 @@ def document(base_url: str) -> dict[str, Any]:
         "components": {
             "schemas": {
                 "Link": link,
-                "Error": error,
+                "Error": ERROR,
                 "Feature": feature,
                 "FeatureCollection": {
                     "type": "object",
