@@ -160,26 +160,25 @@ class ReportDetailApi(APIView):
         return Response({"id": str(report.pk), "state": report.state, "incident": report.incident_id})
 
 
-class CSVRenderer(BaseRenderer):
-    """Lets DRF accept `?format=csv`; the view writes the CSV itself."""
+class _ViewWrittenRenderer(BaseRenderer):
+    """Lets DRF accept a `?format=` whose body the view writes itself; renders only DRF's own error answers."""
 
-    media_type = "text/csv"
-    format = "csv"
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover - errors only
         return dumps(data).encode() if data is not None else b""
 
 
-class ColumnsRenderer(BaseRenderer):
-    """Lets DRF accept `?format=columns`; the view writes the body itself (incidents/public/columns.py)."""
+class CSVRenderer(_ViewWrittenRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class ColumnsRenderer(_ViewWrittenRenderer):
+    """`?format=columns`: incidents/public/columns.py."""
 
     media_type = columns.MEDIA_TYPE
     format = "columns"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover - errors only
-        return dumps(data).encode() if data is not None else b""
 
 
 class ExcelRenderer(CSVRenderer):
@@ -188,26 +187,18 @@ class ExcelRenderer(CSVRenderer):
     format = "excel"
 
 
-class GPXRenderer(BaseRenderer):
-    """Lets DRF accept `?format=gpx`; the view writes the file itself (incidents/public/waypoints.py)."""
+class GPXRenderer(_ViewWrittenRenderer):
+    """`?format=gpx`: incidents/public/waypoints.py."""
 
     media_type = waypoints.GPX_MEDIA_TYPE
     format = "gpx"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover - errors only
-        return dumps(data).encode() if data is not None else b""
 
 
-class KMLRenderer(BaseRenderer):
-    """Lets DRF accept `?format=kml`; the view writes the file itself (incidents/public/waypoints.py)."""
+class KMLRenderer(_ViewWrittenRenderer):
+    """`?format=kml`: incidents/public/waypoints.py."""
 
     media_type = waypoints.KML_MEDIA_TYPE
     format = "kml"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover - errors only
-        return dumps(data).encode() if data is not None else b""
 
 
 # The files a client downloads rather than reads: `?format=` to (media type, file extension).
